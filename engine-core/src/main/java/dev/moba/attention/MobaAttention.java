@@ -1,0 +1,230 @@
+package dev.moba.attention;
+
+import dev.moba.config.AttentionMode;
+import dev.moba.config.HeadLayout;
+import dev.moba.config.MobaConfig;
+import dev.moba.gating.GateRequest;
+import dev.moba.gating.Selection;
+import dev.moba.kv.SummaryTable;
+import dev.moba.merge.Partials;
+import dev.moba.plan.AttendPlan;
+import dev.moba.plan.Planner;
+import dev.moba.spi.Backend;
+import dev.moba.spi.KvSpec;
+import dev.moba.spi.SealedBlock;
+import dev.moba.tensor.DType;
+import dev.moba.tensor.Tensor;
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.IdentityHashMap;
+import java.util.List;
+import java.util.Objects;
+import java.util.Set;
+
+/**
+ * MoBA attention of one layer over any number of growing sequences: the synchronous core every execution path
+ * (one-shot prefill, chunked prefill, decode, streaming) goes through.
+ *
+ * <p>A {@link #forward} call takes the next chunk of each sequence in a batch and returns their outputs. For each
+ * chunk it rounds q, k and v to the storage type, appends k and v to the sequence's blocks (sealing full blocks
+ * and recording their mean keys), selects each query's blocks (gating, one backend call for the batch), inverts the
+ * selection into per-block work (planning) and runs it (attention, one backend call for the batch).
+ *
+ * <p>Inputs are validated before anything changes: a rejected call leaves every sequence as it was. Not
+ * thread-safe: calls on one instance must not overlap.
+ *
+ * <pre>{@code
+ * try (Backend backend = Backends.open("java", BackendOptions.defaults());
+ *      MobaAttention layer = new MobaAttention(MobaConfig.of(512, 3), new HeadLayout(8, 2, 128), backend);
+ *      Arena arena = Arena.ofConfined()) {
+ *     Sequence doc = layer.openSequence();
+ *     Tensor out = layer.forward(doc, q, k, v, arena);   // q [n, 8, 128], k and v [n, 2, 128]
+ * }
+ * }</pre>
+ */
+public final class MobaAttention implements AutoCloseable {
+
+    private final MobaConfig config;
+    private final HeadLayout layout;
+    private final Backend backend;
+    private final float scale;
+    private final Set<Sequence> open = Collections.newSetFromMap(new IdentityHashMap<>());
+
+    public MobaAttention(MobaConfig config, HeadLayout layout, Backend backend) {
+        this.config = Objects.requireNonNull(config, "config");
+        this.layout = Objects.requireNonNull(layout, "layout");
+        this.backend = Objects.requireNonNull(backend, "backend");
+        this.scale = config.scaleFor(layout.headDim());
+    }
+
+    public MobaConfig config() {
+        return config;
+    }
+
+    public HeadLayout layout() {
+        return layout;
+    }
+
+    /** Starts an empty sequence. */
+    public Sequence openSequence() {
+        var spec = new KvSpec(layout.kvHeads(), layout.headDim(), config.blockSize(), config.dtype());
+        var cache = backend.openCache(spec);
+        var sequence = new Sequence(this, cache, new SummaryTable(layout.kvHeads(), layout.headDim()));
+        open.add(sequence);
+        return sequence;
+    }
+
+    /** Off-heap bytes held by all open sequences. */
+    public long bytesReserved() {
+        long total = 0;
+        for (Sequence s : open) {
+            total += s.bytesReserved();
+        }
+        return total;
+    }
+
+    /** {@link #forward(List, Arena)} for one chunk. */
+    public Tensor forward(Sequence sequence, Tensor q, Tensor k, Tensor v, Arena arena) {
+        return forward(List.of(new Chunk(sequence, q, k, v)), arena).getFirst();
+    }
+
+    /**
+     * Appends each chunk to its sequence and returns the attention output of its queries, fp32
+     * {@code [n, qHeads, headDim]}, allocated in {@code arena}. A sequence may appear at most once per call.
+     *
+     * @throws IllegalArgumentException for a chunk that does not fit its sequence (shapes, non-finite values,
+     *                                  closed or foreign sequence); nothing has changed then
+     */
+    public List<Tensor> forward(List<Chunk> chunks, Arena arena) {
+        validate(chunks);
+        // Backend workers read the queries and write the partials from their own threads: a shared arena.
+        try (Arena scratch = Arena.ofShared()) {
+            List<Tensor> queries = new ArrayList<>(chunks.size());
+            List<Integer> firstPositions = new ArrayList<>(chunks.size());
+            for (Chunk chunk : chunks) {
+                queries.add(roundedCopy(chunk.q(), scratch));
+                firstPositions.add(chunk.sequence().length());
+            }
+            for (Chunk chunk : chunks) {
+                for (SealedBlock block : chunk.sequence().cache().append(chunk.k(), chunk.v())) {
+                    chunk.sequence().summaries().add(block);
+                }
+            }
+            List<Selection> selections = select(chunks, queries, firstPositions);
+            List<AttendPlan> plans = new ArrayList<>(chunks.size());
+            for (int i = 0; i < chunks.size(); i++) {
+                Sequence sequence = chunks.get(i).sequence();
+                var tasks = Planner.plan(selections.get(i), firstPositions.get(i), queries.get(i).tokens(),
+                        config.blockSize(), layout);
+                plans.add(new AttendPlan(sequence.cache(), queries.get(i), firstPositions.get(i), scale, layout,
+                        tasks));
+            }
+            List<Partials> partials = backend.attend(plans, scratch);
+            List<Tensor> outputs = new ArrayList<>(chunks.size());
+            for (int i = 0; i < chunks.size(); i++) {
+                Tensor out = Tensor.allocate(arena, DType.FP32, queries.get(i).tokens(), layout.qHeads(),
+                        layout.headDim());
+                MemorySegment.copy(partials.get(i).output(), 0, out.segment(), 0, out.segment().byteSize());
+                outputs.add(out);
+            }
+            return List.copyOf(outputs);
+        }
+    }
+
+    /** Closes every open sequence. The backend belongs to the caller and stays open. */
+    @Override
+    public void close() {
+        for (Sequence s : List.copyOf(open)) {
+            s.close();
+        }
+    }
+
+    void forget(Sequence sequence) {
+        open.remove(sequence);
+    }
+
+    /** Gated selections per chunk; {@code null} entries in full mode, where every earlier block is read. */
+    private List<Selection> select(List<Chunk> chunks, List<Tensor> queries, List<Integer> firstPositions) {
+        int picks = config.historyPicks();
+        List<Selection> selections = new ArrayList<>(Collections.nCopies(chunks.size(), null));
+        if (config.mode() == AttentionMode.FULL) {
+            return selections;
+        }
+        List<GateRequest> requests = new ArrayList<>();
+        List<Integer> requestIndex = new ArrayList<>();
+        for (int i = 0; i < chunks.size(); i++) {
+            int rows = queries.get(i).tokens() * layout.qHeads();
+            if (picks == 0 || rows == 0) {
+                selections.set(i, new Selection(rows, 0, new int[0]));
+                continue;
+            }
+            requests.add(new GateRequest(queries.get(i), firstPositions.get(i), chunks.get(i).sequence().summaries(),
+                    picks, config.blockSize(), layout));
+            requestIndex.add(i);
+        }
+        if (!requests.isEmpty()) {
+            List<Selection> gated = backend.gate(requests);
+            for (int r = 0; r < gated.size(); r++) {
+                selections.set(requestIndex.get(r), gated.get(r));
+            }
+        }
+        return selections;
+    }
+
+    private Tensor roundedCopy(Tensor q, Arena arena) {
+        Tensor copy = Tensor.allocate(arena, DType.FP32, q.tokens(), q.heads(), q.dim());
+        DType storage = config.dtype();
+        for (int t = 0; t < q.tokens(); t++) {
+            for (int h = 0; h < q.heads(); h++) {
+                for (int d = 0; d < q.dim(); d++) {
+                    copy.set(t, h, d, storage.round(q.get(t, h, d)));
+                }
+            }
+        }
+        return copy;
+    }
+
+    private void validate(List<Chunk> chunks) {
+        Objects.requireNonNull(chunks, "chunks");
+        Set<Sequence> seen = Collections.newSetFromMap(new IdentityHashMap<>());
+        for (int i = 0; i < chunks.size(); i++) {
+            Chunk chunk = Objects.requireNonNull(chunks.get(i), "chunk " + i);
+            String where = chunks.size() == 1 ? "" : " (chunk " + i + ")";
+            Sequence sequence = chunk.sequence();
+            if (sequence == null || sequence.owner() != this) {
+                throw new IllegalArgumentException("sequence does not belong to this layer" + where);
+            }
+            if (sequence.isClosed()) {
+                throw new IllegalArgumentException("sequence is closed" + where);
+            }
+            if (!seen.add(sequence)) {
+                throw new IllegalArgumentException("a sequence appears twice in one batch" + where);
+            }
+            requireShape("q", chunk.q(), layout.qHeads(), where);
+            requireShape("k", chunk.k(), layout.kvHeads(), where);
+            requireShape("v", chunk.v(), layout.kvHeads(), where);
+            if (chunk.k().tokens() != chunk.q().tokens() || chunk.v().tokens() != chunk.q().tokens()) {
+                throw new IllegalArgumentException("q, k and v must have the same number of tokens, got "
+                        + chunk.q().tokens() + ", " + chunk.k().tokens() + ", " + chunk.v().tokens() + where);
+            }
+            if ((long) sequence.length() + chunk.q().tokens() > Integer.MAX_VALUE / 2) {
+                throw new IllegalArgumentException("sequence would exceed " + Integer.MAX_VALUE / 2 + " tokens" + where);
+            }
+            chunk.q().requireFinite("q" + where);
+            chunk.k().requireFinite("k" + where);
+            chunk.v().requireFinite("v" + where);
+        }
+    }
+
+    private void requireShape(String name, Tensor t, int heads, String where) {
+        if (t == null) {
+            throw new IllegalArgumentException(name + " is missing" + where);
+        }
+        if (t.heads() != heads || t.dim() != layout.headDim()) {
+            throw new IllegalArgumentException(name + " has shape " + t.shapeText() + " but the layer expects [n, "
+                    + heads + ", " + layout.headDim() + "]" + where);
+        }
+    }
+}

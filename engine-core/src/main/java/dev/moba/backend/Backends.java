@@ -1,0 +1,107 @@
+package dev.moba.backend;
+
+import dev.moba.spi.Availability;
+import dev.moba.spi.Backend;
+import dev.moba.spi.BackendOptions;
+import dev.moba.spi.BackendProvider;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.List;
+import java.util.Locale;
+import java.util.ServiceConfigurationError;
+import java.util.ServiceLoader;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Finds backends with {@link ServiceLoader} and chooses one by name. {@code auto} takes the available provider
+ * with the highest priority and logs why each one above it was passed over; any other name must be available or
+ * the call fails saying why.
+ */
+public final class Backends {
+
+    /** The name that picks the best available backend. */
+    public static final String AUTO = "auto";
+
+    private static final Logger LOG = LoggerFactory.getLogger(Backends.class);
+
+    private Backends() {}
+
+    /** Providers visible to {@code loader}, highest priority first; broken or mismatched ones are logged and left out. */
+    public static List<BackendProvider> providers(ClassLoader loader) {
+        List<BackendProvider> found = new ArrayList<>();
+        var iterator = ServiceLoader.load(BackendProvider.class, loader).iterator();
+        while (true) {
+            try {
+                if (!iterator.hasNext()) {
+                    break;
+                }
+                BackendProvider provider = iterator.next();
+                if (provider.spiVersion() != BackendProvider.SPI_VERSION) {
+                    LOG.warn("backend '{}' ({}) was built for SPI version {}, this engine speaks {}; ignored",
+                            provider.id(), provider.getClass().getName(), provider.spiVersion(),
+                            BackendProvider.SPI_VERSION);
+                    continue;
+                }
+                found.add(provider);
+            } catch (ServiceConfigurationError e) {
+                LOG.warn("a backend provider could not be loaded: {}", e.getMessage());
+            }
+        }
+        found.sort(Comparator.comparingInt(BackendProvider::priority).reversed());
+        return List.copyOf(found);
+    }
+
+    /** Providers on this class's own class path. */
+    public static List<BackendProvider> providers() {
+        return providers(Backends.class.getClassLoader());
+    }
+
+    /**
+     * The provider called {@code name}, or the best available one for {@code auto}.
+     *
+     * @throws IllegalArgumentException when no provider has that name, or it cannot run here
+     */
+    public static BackendProvider choose(String name, List<BackendProvider> providers) {
+        String wanted = name.trim().toLowerCase(Locale.ROOT);
+        if (wanted.equals(AUTO)) {
+            for (BackendProvider provider : providers) {
+                Availability availability = safeAvailability(provider);
+                if (availability.available()) {
+                    LOG.info("backend '{}' chosen: {}", provider.id(), availability.reason());
+                    return provider;
+                }
+                LOG.info("backend '{}' passed over: {}", provider.id(), availability.reason());
+            }
+            throw new IllegalStateException("no backend can run here (found: " + ids(providers) + ")");
+        }
+        for (BackendProvider provider : providers) {
+            if (provider.id().equals(wanted)) {
+                Availability availability = safeAvailability(provider);
+                if (!availability.available()) {
+                    throw new IllegalArgumentException("backend '" + wanted + "' cannot run here: "
+                            + availability.reason());
+                }
+                return provider;
+            }
+        }
+        throw new IllegalArgumentException("no backend named '" + name + "'; known: " + ids(providers) + ", auto");
+    }
+
+    /** Creates the backend {@code name} ({@code auto} for the best available) from this class path. */
+    public static Backend open(String name, BackendOptions options) {
+        return choose(name, providers()).create(options);
+    }
+
+    private static Availability safeAvailability(BackendProvider provider) {
+        try {
+            return provider.availability();
+        } catch (RuntimeException | LinkageError e) {
+            return Availability.unavailable("availability check failed: " + e);
+        }
+    }
+
+    private static String ids(List<BackendProvider> providers) {
+        return providers.stream().map(BackendProvider::id).toList().toString();
+    }
+}

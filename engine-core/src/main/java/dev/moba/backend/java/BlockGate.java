@@ -1,0 +1,72 @@
+package dev.moba.backend.java;
+
+import dev.moba.gating.GateRequest;
+import dev.moba.gating.TopK;
+import dev.moba.kv.HostLayout;
+import dev.moba.kv.SummaryTable;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+
+/**
+ * Gates the query rows of one kv head's group, for the tokens in a given range, on one thread: scores a tile of
+ * queries against every candidate block mean at once ({@link MatMul} against the transposed summary table), then
+ * keeps each row's best {@code picks} among the blocks before its own ({@link TopK}). Costs
+ * {@code 2 * headDim} flops per (row, block) pair.
+ */
+final class BlockGate {
+
+    private static final ValueLayout.OfFloat F32 = ValueLayout.JAVA_FLOAT;
+
+    private final Scratch scratch;
+
+    BlockGate(Scratch scratch) {
+        this.scratch = scratch;
+    }
+
+    /** Writes the selection of the rows of tokens {@code [tokenFrom, tokenTo)}, heads of {@code kvHead}. */
+    void run(GateRequest request, int kvHead, int tokenFrom, int tokenTo, int[] selection) {
+        int qHeads = request.layout().qHeads();
+        int group = request.layout().groupSize();
+        int dim = request.layout().headDim();
+        int picks = request.picks();
+        SummaryTable summaries = request.summaries();
+        int tileTokens = Math.max(1, Scratch.TILE_ROWS / group);
+        scratch.ensure(dim, summaries.capacity(), 0);
+        scratch.ensureTopK(picks);
+        MemorySegment q = request.queries().segment();
+        float[] tile = scratch.queries;
+        float[] scores = scratch.scores;
+        int lds = summaries.capacity();
+        for (int t0 = tokenFrom; t0 < tokenTo; t0 += tileTokens) {
+            int t1 = Math.min(tokenTo, t0 + tileTokens);
+            int candidatesOfLast = (request.firstPosition() + t1 - 1) / request.blockSize();
+            if (candidatesOfLast == 0) {
+                fillNone(selection, t0, t1, kvHead, group, qHeads, picks);
+                continue;
+            }
+            int rows = (t1 - t0) * group;
+            for (int i = 0; i < rows; i++) {
+                int t = t0 + i / group;
+                int h = kvHead * group + i % group;
+                MemorySegment.copy(q, F32, ((long) t * qHeads + h) * dim * Float.BYTES, tile, i * dim, dim);
+            }
+            MatMul.multiply(tile, dim, rows, dim, summaries.segment(), summaries.headOffset(kvHead), lds,
+                    HostLayout.padColumns(candidatesOfLast), scores, lds);
+            for (int i = 0; i < rows; i++) {
+                int t = t0 + i / group;
+                int h = kvHead * group + i % group;
+                int candidates = (request.firstPosition() + t) / request.blockSize();
+                TopK.select(scores, i * lds, candidates, picks, selection, (t * qHeads + h) * picks,
+                        scratch.topWork);
+            }
+        }
+    }
+
+    private static void fillNone(int[] selection, int t0, int t1, int kvHead, int group, int qHeads, int picks) {
+        for (int t = t0; t < t1; t++) {
+            for (int h = kvHead * group; h < (kvHead + 1) * group; h++) {
+                java.util.Arrays.fill(selection, (t * qHeads + h) * picks, (t * qHeads + h + 1) * picks, -1);
+            }
+        }
+    }
+}

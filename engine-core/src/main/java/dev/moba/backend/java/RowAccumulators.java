@@ -1,0 +1,66 @@
+package dev.moba.backend.java;
+
+import dev.moba.merge.Partials;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.util.Arrays;
+
+/**
+ * Running online-softmax state of every query row of a plan while its blocks are processed one by one: the
+ * unnormalised output (written straight into the partials' memory), the running maximum of the scaled scores and
+ * the running sum of their exponentials. Rows of different kv heads are disjoint, so workers of different heads
+ * never touch the same row.
+ */
+final class RowAccumulators {
+
+    private static final ValueLayout.OfFloat F32 = ValueLayout.JAVA_FLOAT;
+
+    private final Partials partials;
+    private final MemorySegment output;
+    private final float[] max;
+    private final float[] sum;
+    private final int dim;
+
+    RowAccumulators(Partials partials) {
+        this.partials = partials;
+        this.output = partials.output();
+        this.dim = partials.dim();
+        this.max = new float[partials.rows()];
+        this.sum = new float[partials.rows()];
+        Arrays.fill(max, Float.NEGATIVE_INFINITY);
+    }
+
+    /**
+     * Folds in one block's contribution to {@code row}: scores with maximum {@code blockMax}, exponential sum
+     * {@code blockSum}, and unnormalised output {@code values[offset .. offset + dim)}.
+     */
+    void add(int row, float blockMax, float blockSum, float[] values, int offset) {
+        float oldMax = max[row];
+        float newMax = Math.max(oldMax, blockMax);
+        float keep = (float) Math.exp(oldMax - newMax);
+        float take = (float) Math.exp(blockMax - newMax);
+        long base = (long) row * dim;
+        for (int d = 0; d < dim; d++) {
+            float o = output.getAtIndex(F32, base + d);
+            output.setAtIndex(F32, base + d, o * keep + values[offset + d] * take);
+        }
+        sum[row] = sum[row] * keep + blockSum * take;
+        max[row] = newMax;
+    }
+
+    /** Normalises rows {@code [from, to)} and stores their log-sum-exp; rows without keys keep lse -infinity. */
+    void finish(int from, int to) {
+        for (int row = from; row < to; row++) {
+            if (sum[row] == 0f) {
+                partials.setLse(row, Float.NEGATIVE_INFINITY);
+                continue;
+            }
+            float inv = 1f / sum[row];
+            long base = (long) row * dim;
+            for (int d = 0; d < dim; d++) {
+                output.setAtIndex(F32, base + d, output.getAtIndex(F32, base + d) * inv);
+            }
+            partials.setLse(row, max[row] + (float) Math.log(sum[row]));
+        }
+    }
+}

@@ -1,0 +1,107 @@
+package dev.moba.cli;
+
+import dev.moba.backend.Backends;
+import dev.moba.spi.Backend;
+import dev.moba.spi.BackendOptions;
+import dev.moba.tensor.DType;
+import dev.moba.verify.CaseFiles;
+import dev.moba.verify.CaseResult;
+import dev.moba.verify.CaseRunner;
+import dev.moba.verify.GoldenCase;
+import java.io.IOException;
+import java.io.PrintWriter;
+import java.lang.foreign.Arena;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+import java.util.concurrent.Callable;
+import java.util.stream.Stream;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
+import picocli.CommandLine.Spec;
+
+/**
+ * {@code moba verify}: runs reference cases through the engine and compares the outputs with the expected ones.
+ * Exit status 0 when every case is within the dtype's tolerance, 1 when one is not, 2 for unusable input.
+ */
+@Command(name = "verify", mixinStandardHelpOptions = true,
+        description = "Check the engine against reference cases (folders with case.json, q/k/v.npy, out*.npy).")
+final class VerifyCommand implements Callable<Integer> {
+
+    @Spec
+    private CommandSpec spec;
+
+    @Option(names = "--backend", defaultValue = "java", description = "Backend: java, auto or a plugin id (default: ${DEFAULT-VALUE}).")
+    private String backend;
+
+    @Option(names = "--dtype", defaultValue = "fp32", converter = DTypeConverter.class,
+            description = "Storage type: fp32, bf16 or fp16 (default: ${DEFAULT-VALUE}).")
+    private DType dtype;
+
+    @Option(names = "--chunk", defaultValue = "0", description = "Feed sequences in chunks of N tokens (default: one-shot).")
+    private int chunk;
+
+    @Option(names = "--threads", description = "Backend worker threads (default: all processors).")
+    private Integer threads;
+
+    @Parameters(arity = "1..*", paramLabel = "PATH", description = "A case folder, or a folder of case folders.")
+    private List<Path> paths;
+
+    @Override
+    public Integer call() throws IOException {
+        PrintWriter out = spec.commandLine().getOut();
+        if (chunk < 0) {
+            throw new IllegalArgumentException("--chunk must be a positive number of tokens, got " + chunk);
+        }
+        List<Path> cases = new ArrayList<>();
+        for (Path path : paths) {
+            cases.addAll(caseFolders(path));
+        }
+        BackendOptions options = threads == null ? BackendOptions.defaults() : new BackendOptions(threads);
+        long elements = 0;
+        double max = 0;
+        double sum = 0;
+        boolean pass = true;
+        try (Backend engine = Backends.open(backend, options)) {
+            CaseRunner runner = new CaseRunner(engine, dtype, chunk);
+            for (Path dir : cases) {
+                String name = dir.getFileName().toString();
+                CaseResult result;
+                try (Arena arena = Arena.ofConfined()) {
+                    result = runner.run(GoldenCase.load(name, CaseFiles.folder(dir), dtype, arena));
+                }
+                out.printf(Locale.ROOT, "%-24s backend=%s dtype=%s chunk=%s max_abs=%.3e mean_abs=%.3e %s%n",
+                        name, engine.id(), dtype, chunk == 0 ? "one-shot" : chunk, result.maxAbs(),
+                        result.meanAbs(), result.pass() ? "pass" : "FAIL");
+                out.flush();
+                elements += result.elements();
+                max = Double.isNaN(result.maxAbs()) ? Double.NaN : Math.max(max, result.maxAbs());
+                sum += result.sumAbs();
+                pass &= result.pass();
+            }
+        }
+        out.printf(Locale.ROOT, "verify: %d cases, max abs error %.3e, mean abs error %.3e, %s%n", cases.size(), max,
+                elements == 0 ? 0 : sum / elements, pass ? "pass" : "FAIL");
+        return pass ? 0 : 1;
+    }
+
+    private static List<Path> caseFolders(Path path) throws IOException {
+        if (!Files.isDirectory(path)) {
+            throw new IllegalArgumentException(path + " is not a folder");
+        }
+        if (Files.exists(path.resolve("case.json"))) {
+            return List.of(path);
+        }
+        try (Stream<Path> children = Files.list(path)) {
+            List<Path> found = children.filter(p -> Files.exists(p.resolve("case.json"))).sorted().toList();
+            if (found.isEmpty()) {
+                throw new IllegalArgumentException(path + " holds no case (no case.json in it or its sub-folders)");
+            }
+            return found;
+        }
+    }
+}

@@ -1,0 +1,193 @@
+package dev.moba.kv;
+
+import dev.moba.spi.KvCache;
+import dev.moba.spi.KvSpec;
+import dev.moba.spi.SealedBlock;
+import dev.moba.tensor.DType;
+import dev.moba.tensor.Tensor;
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Objects;
+
+/**
+ * KV blocks in off-heap host memory, laid out for CPU kernels.
+ *
+ * <p>Each block is one segment holding, in the storage dtype, for every kv head {@code j}:
+ * the keys transposed, {@code [headDim][paddedBlock]} (so a score row is a sequence of vector loads), then the
+ * values, {@code [paddedBlock][paddedDim]}. Padding is zero. The open block keeps an fp32 running sum of its
+ * stored keys (accumulated in double), and its mean is frozen when it fills.
+ *
+ * <p>Not thread-safe for appends; reads may run concurrently with each other. Memory is freed by {@link #close()}.
+ */
+public final class HostKvCache implements KvCache {
+
+    private final KvSpec spec;
+    private final int paddedBlock;
+    private final int paddedDim;
+    private final long keysBytesPerHead;
+    private final long valuesBytesPerHead;
+    private final Arena arena;
+    private final List<MemorySegment> blocks = new ArrayList<>();
+    private final double[] openKeySum;
+    private int length;
+    private boolean closed;
+
+    public HostKvCache(KvSpec spec) {
+        this.spec = Objects.requireNonNull(spec, "spec");
+        this.paddedBlock = HostLayout.padColumns(spec.blockSize());
+        this.paddedDim = HostLayout.padColumns(spec.headDim());
+        int bytes = spec.dtype().bytes();
+        this.keysBytesPerHead = (long) spec.headDim() * paddedBlock * bytes;
+        this.valuesBytesPerHead = (long) paddedBlock * paddedDim * bytes;
+        this.arena = Arena.ofShared();
+        this.openKeySum = new double[spec.kvHeads() * spec.headDim()];
+    }
+
+    @Override
+    public KvSpec spec() {
+        return spec;
+    }
+
+    @Override
+    public int length() {
+        return length;
+    }
+
+    /** Row stride of the transposed keys and the row count of the values, in elements. */
+    public int paddedBlock() {
+        return paddedBlock;
+    }
+
+    /** Row stride of the values, in elements. */
+    public int paddedDim() {
+        return paddedDim;
+    }
+
+    /** The segment of block {@code b}; valid until {@link #close()}. */
+    public MemorySegment block(int b) {
+        ensureOpen();
+        return blocks.get(b);
+    }
+
+    /** Byte offset, within a block, of kv head {@code j}'s transposed keys. */
+    public long keysOffset(int j) {
+        return j * keysBytesPerHead;
+    }
+
+    /** Byte offset, within a block, of kv head {@code j}'s values. */
+    public long valuesOffset(int j) {
+        return spec.kvHeads() * keysBytesPerHead + j * valuesBytesPerHead;
+    }
+
+    @Override
+    public List<SealedBlock> append(Tensor k, Tensor v) {
+        ensureOpen();
+        requireShape("k", k);
+        requireShape("v", v);
+        if (k.tokens() != v.tokens()) {
+            throw new IllegalArgumentException("k has " + k.tokens() + " tokens but v has " + v.tokens());
+        }
+        int n = k.tokens();
+        int blockSize = spec.blockSize();
+        int blocksNeeded = (length + n + blockSize - 1) / blockSize;
+        while (blocks.size() < blocksNeeded) {
+            // Allocate before writing anything: a failed allocation leaves the cache as it was.
+            blocks.add(arena.allocate(spec.kvHeads() * (keysBytesPerHead + valuesBytesPerHead), 64));
+        }
+        List<SealedBlock> sealed = new ArrayList<>();
+        for (int t = 0; t < n; t++) {
+            int position = length + t;
+            int b = position / blockSize;
+            int slot = position % blockSize;
+            writeToken(blocks.get(b), slot, k, v, t);
+            if (slot == blockSize - 1) {
+                sealed.add(new SealedBlock(b, freezeMean(blockSize)));
+            }
+        }
+        length += n;
+        return List.copyOf(sealed);
+    }
+
+    @Override
+    public Tensor readKeys(Arena out, int from, int to) {
+        return read(out, from, to, true);
+    }
+
+    @Override
+    public Tensor readValues(Arena out, int from, int to) {
+        return read(out, from, to, false);
+    }
+
+    @Override
+    public long bytesReserved() {
+        return (long) blocks.size() * spec.kvHeads() * (keysBytesPerHead + valuesBytesPerHead);
+    }
+
+    @Override
+    public void close() {
+        if (!closed) {
+            closed = true;
+            blocks.clear();
+            arena.close();
+        }
+    }
+
+    private void writeToken(MemorySegment block, int slot, Tensor k, Tensor v, int t) {
+        DType dtype = spec.dtype();
+        int dim = spec.headDim();
+        for (int j = 0; j < spec.kvHeads(); j++) {
+            long keyBase = keysOffset(j) / dtype.bytes();
+            long valueBase = valuesOffset(j) / dtype.bytes() + (long) slot * paddedDim;
+            for (int d = 0; d < dim; d++) {
+                float key = dtype.round(k.get(t, j, d));
+                dtype.set(block, keyBase + (long) d * paddedBlock + slot, key);
+                dtype.set(block, valueBase + d, v.get(t, j, d));
+                openKeySum[j * dim + d] += key;
+            }
+        }
+    }
+
+    private float[] freezeMean(int count) {
+        float[] mean = new float[openKeySum.length];
+        for (int i = 0; i < mean.length; i++) {
+            mean[i] = (float) (openKeySum[i] / count);
+            openKeySum[i] = 0;
+        }
+        return mean;
+    }
+
+    private Tensor read(Arena out, int from, int to, boolean keys) {
+        ensureOpen();
+        Objects.checkFromToIndex(from, to, length);
+        DType dtype = spec.dtype();
+        Tensor result = Tensor.allocate(out, DType.FP32, to - from, spec.kvHeads(), spec.headDim());
+        for (int p = from; p < to; p++) {
+            MemorySegment block = blocks.get(p / spec.blockSize());
+            int slot = p % spec.blockSize();
+            for (int j = 0; j < spec.kvHeads(); j++) {
+                for (int d = 0; d < spec.headDim(); d++) {
+                    long index = keys
+                            ? keysOffset(j) / dtype.bytes() + (long) d * paddedBlock + slot
+                            : valuesOffset(j) / dtype.bytes() + (long) slot * paddedDim + d;
+                    result.set(p - from, j, d, dtype.get(block, index));
+                }
+            }
+        }
+        return result;
+    }
+
+    private void requireShape(String name, Tensor t) {
+        if (t.heads() != spec.kvHeads() || t.dim() != spec.headDim()) {
+            throw new IllegalArgumentException(name + " has shape " + t.shapeText() + " but the cache holds "
+                    + spec.kvHeads() + " kv heads of dim " + spec.headDim());
+        }
+    }
+
+    private void ensureOpen() {
+        if (closed) {
+            throw new IllegalStateException("KV cache is closed");
+        }
+    }
+}

@@ -1,0 +1,39 @@
+package dev.moba.spi;
+
+import dev.moba.tensor.Tensor;
+import java.lang.foreign.Arena;
+import java.util.List;
+
+/**
+ * The keys and values of one sequence of one layer, stored in blocks by a backend. A block becomes sealed when it
+ * holds {@code blockSize} tokens; its mean key (fp32, computed from the stored values) is then frozen.
+ */
+public interface KvCache extends AutoCloseable {
+
+    KvSpec spec();
+
+    /** Tokens stored. */
+    int length();
+
+    /**
+     * Appends the keys and values of the next {@code k.tokens()} positions. Both tensors are
+     * {@code [n, kvHeads, headDim]} in any dtype and are stored rounded to the spec's dtype. Either every token is
+     * appended or, when this throws, none is.
+     *
+     * @return the blocks this append sealed, in order
+     */
+    List<SealedBlock> append(Tensor k, Tensor v);
+
+    /** Copies the stored keys of positions {@code [from, to)} out as fp32, for tests and tools. */
+    Tensor readKeys(Arena arena, int from, int to);
+
+    /** Copies the stored values of positions {@code [from, to)} out as fp32, for tests and tools. */
+    Tensor readValues(Arena arena, int from, int to);
+
+    /** Bytes of memory this cache holds. */
+    long bytesReserved();
+
+    /** Frees the storage; the cache cannot be used afterwards. */
+    @Override
+    void close();
+}

@@ -1,0 +1,153 @@
+package dev.moba.tensor;
+
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.util.Objects;
+
+/**
+ * A view of a {@code [tokens][heads][dim]} tensor, row-major, over a {@link MemorySegment}. The view does not own
+ * its memory: whoever allocated the segment frees it (usually by closing an {@link Arena}).
+ *
+ * <p>Element access decodes to fp32 on every call; kernels read the segment directly instead.
+ */
+public final class Tensor {
+
+    private final MemorySegment segment;
+    private final DType dtype;
+    private final int tokens;
+    private final int heads;
+    private final int dim;
+
+    private Tensor(MemorySegment segment, DType dtype, int tokens, int heads, int dim) {
+        this.segment = segment;
+        this.dtype = dtype;
+        this.tokens = tokens;
+        this.heads = heads;
+        this.dim = dim;
+    }
+
+    /**
+     * Wraps {@code segment}, which must hold exactly {@code tokens * heads * dim} elements of {@code dtype}.
+     */
+    public static Tensor wrap(MemorySegment segment, DType dtype, int tokens, int heads, int dim) {
+        Objects.requireNonNull(segment, "segment");
+        Objects.requireNonNull(dtype, "dtype");
+        if (tokens < 0 || heads < 1 || dim < 1) {
+            throw new IllegalArgumentException(
+                    "tensor shape must be [tokens >= 0, heads >= 1, dim >= 1], got " + shapeText(tokens, heads, dim));
+        }
+        long expected = (long) tokens * heads * dim * dtype.bytes();
+        if (segment.byteSize() != expected) {
+            throw new IllegalArgumentException("segment of " + segment.byteSize() + " bytes does not hold a " + dtype
+                    + " tensor " + shapeText(tokens, heads, dim) + " (" + expected + " bytes)");
+        }
+        return new Tensor(segment, dtype, tokens, heads, dim);
+    }
+
+    /** Allocates a zeroed tensor in {@code arena}. */
+    public static Tensor allocate(Arena arena, DType dtype, int tokens, int heads, int dim) {
+        long bytes = Math.max(0, (long) tokens * heads * dim * dtype.bytes());
+        return wrap(arena.allocate(bytes, 64), dtype, tokens, heads, dim);
+    }
+
+    /** Allocates a tensor in {@code arena} holding {@code values} ({@code [tokens][heads][dim]}, row-major). */
+    public static Tensor of(Arena arena, DType dtype, int tokens, int heads, int dim, float[] values) {
+        if (values.length != (long) tokens * heads * dim) {
+            throw new IllegalArgumentException(values.length + " values do not fill a tensor "
+                    + shapeText(tokens, heads, dim));
+        }
+        Tensor t = allocate(arena, dtype, tokens, heads, dim);
+        for (int i = 0; i < values.length; i++) {
+            dtype.set(t.segment, i, values[i]);
+        }
+        return t;
+    }
+
+    public MemorySegment segment() {
+        return segment;
+    }
+
+    public DType dtype() {
+        return dtype;
+    }
+
+    public int tokens() {
+        return tokens;
+    }
+
+    public int heads() {
+        return heads;
+    }
+
+    public int dim() {
+        return dim;
+    }
+
+    /** Number of elements. */
+    public long size() {
+        return (long) tokens * heads * dim;
+    }
+
+    public float get(int token, int head, int d) {
+        return dtype.get(segment, index(token, head, d));
+    }
+
+    public void set(int token, int head, int d, float value) {
+        dtype.set(segment, index(token, head, d), value);
+    }
+
+    /** The view of tokens {@code [from, to)}; shares memory with this tensor. */
+    public Tensor slice(int from, int to) {
+        Objects.checkFromToIndex(from, to, tokens);
+        long rowBytes = (long) heads * dim * dtype.bytes();
+        return new Tensor(segment.asSlice(from * rowBytes, (to - from) * rowBytes), dtype, to - from, heads, dim);
+    }
+
+    /** All elements decoded to fp32, row-major. */
+    public float[] toFloatArray() {
+        float[] out = new float[Math.toIntExact(size())];
+        for (int i = 0; i < out.length; i++) {
+            out[i] = dtype.get(segment, i);
+        }
+        return out;
+    }
+
+    /**
+     * Throws {@link IllegalArgumentException} naming {@code name} and the first element that is NaN or infinite.
+     * Costs one pass over the tensor.
+     */
+    public void requireFinite(String name) {
+        long n = size();
+        for (long i = 0; i < n; i++) {
+            float x = dtype.get(segment, i);
+            if (!Float.isFinite(x)) {
+                long token = i / ((long) heads * dim);
+                long head = (i / dim) % heads;
+                long d = i % dim;
+                throw new IllegalArgumentException(name + " holds " + x + " at [token " + token + ", head " + head
+                        + ", dim " + d + "]: q, k and v must be finite");
+            }
+        }
+    }
+
+    /** {@code [tokens, heads, dim]}. */
+    public String shapeText() {
+        return shapeText(tokens, heads, dim);
+    }
+
+    private static String shapeText(int tokens, int heads, int dim) {
+        return "[" + tokens + ", " + heads + ", " + dim + "]";
+    }
+
+    private long index(int token, int head, int d) {
+        Objects.checkIndex(token, tokens);
+        Objects.checkIndex(head, heads);
+        Objects.checkIndex(d, dim);
+        return ((long) token * heads + head) * dim + d;
+    }
+
+    @Override
+    public String toString() {
+        return "Tensor" + shapeText() + " " + dtype;
+    }
+}
