@@ -16,6 +16,7 @@ import dev.moba.tensor.DType;
 import dev.moba.tensor.Tensor;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.IdentityHashMap;
@@ -173,15 +174,16 @@ public final class MobaAttention implements AutoCloseable {
         return selections;
     }
 
+    /** q as fp32 holding the values the storage dtype can represent, as the kernels read it. */
     private Tensor roundedCopy(Tensor q, Arena arena) {
         Tensor copy = Tensor.allocate(arena, DType.FP32, q.tokens(), q.heads(), q.dim());
-        DType storage = config.dtype();
+        int rowLength = q.heads() * q.dim();
+        float[] row = new float[rowLength];
         for (int t = 0; t < q.tokens(); t++) {
-            for (int h = 0; h < q.heads(); h++) {
-                for (int d = 0; d < q.dim(); d++) {
-                    copy.set(t, h, d, storage.round(q.get(t, h, d)));
-                }
-            }
+            q.read((long) t * rowLength, row, 0, rowLength);
+            config.dtype().roundInPlace(row);
+            MemorySegment.copy(row, 0, copy.segment(), ValueLayout.JAVA_FLOAT, (long) t * rowLength * Float.BYTES,
+                    rowLength);
         }
         return copy;
     }

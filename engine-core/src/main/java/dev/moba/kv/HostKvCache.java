@@ -7,6 +7,7 @@ import dev.moba.tensor.DType;
 import dev.moba.tensor.Tensor;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Objects;
@@ -97,11 +98,17 @@ public final class HostKvCache implements KvCache {
             blocks.add(arena.allocate(spec.kvHeads() * (keysBytesPerHead + valuesBytesPerHead), 64));
         }
         List<SealedBlock> sealed = new ArrayList<>();
+        int rowLength = spec.kvHeads() * spec.headDim();
+        float[] keyRow = new float[rowLength];
+        float[] valueRow = new float[rowLength];
         for (int t = 0; t < n; t++) {
             int position = length + t;
             int b = position / blockSize;
             int slot = position % blockSize;
-            writeToken(blocks.get(b), slot, k, v, t);
+            k.read((long) t * rowLength, keyRow, 0, rowLength);
+            v.read((long) t * rowLength, valueRow, 0, rowLength);
+            spec.dtype().roundInPlace(keyRow);
+            writeToken(blocks.get(b), slot, keyRow, valueRow);
             if (slot == blockSize - 1) {
                 sealed.add(new SealedBlock(b, freezeMean(blockSize)));
             }
@@ -134,17 +141,24 @@ public final class HostKvCache implements KvCache {
         }
     }
 
-    private void writeToken(MemorySegment block, int slot, Tensor k, Tensor v, int t) {
+    /** Stores one token's keys (already rounded) and values into {@code slot} of {@code block}. */
+    private void writeToken(MemorySegment block, int slot, float[] keys, float[] values) {
         DType dtype = spec.dtype();
         int dim = spec.headDim();
         for (int j = 0; j < spec.kvHeads(); j++) {
-            long keyBase = keysOffset(j) / dtype.bytes();
+            long keyBase = keysOffset(j) / dtype.bytes() + slot;
             long valueBase = valuesOffset(j) / dtype.bytes() + (long) slot * paddedDim;
             for (int d = 0; d < dim; d++) {
-                float key = dtype.round(k.get(t, j, d));
-                dtype.set(block, keyBase + (long) d * paddedBlock + slot, key);
-                dtype.set(block, valueBase + d, v.get(t, j, d));
+                float key = keys[j * dim + d];
+                dtype.set(block, keyBase + (long) d * paddedBlock, key);
                 openKeySum[j * dim + d] += key;
+            }
+            if (dtype == DType.FP32) {
+                MemorySegment.copy(values, j * dim, block, ValueLayout.JAVA_FLOAT, valueBase * Float.BYTES, dim);
+            } else {
+                for (int d = 0; d < dim; d++) {
+                    dtype.set(block, valueBase + d, values[j * dim + d]);
+                }
             }
         }
     }

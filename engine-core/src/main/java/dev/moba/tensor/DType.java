@@ -53,6 +53,16 @@ public enum DType {
         };
     }
 
+    /** Rounds every element of {@code values} to this type, in place. */
+    public void roundInPlace(float[] values) {
+        if (this == FP32) {
+            return;
+        }
+        for (int i = 0; i < values.length; i++) {
+            values[i] = round(values[i]);
+        }
+    }
+
     /** Parses {@code fp32}, {@code bf16} or {@code fp16}, case-insensitively. */
     public static DType parse(String text) {
         return switch (text.trim().toLowerCase(Locale.ROOT)) {

@@ -2,6 +2,7 @@ package dev.moba.tensor;
 
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
 import java.util.Objects;
 
 /**
@@ -106,10 +107,23 @@ public final class Tensor {
     /** All elements decoded to fp32, row-major. */
     public float[] toFloatArray() {
         float[] out = new float[Math.toIntExact(size())];
-        for (int i = 0; i < out.length; i++) {
-            out[i] = dtype.get(segment, i);
-        }
+        read(0, out, 0, out.length);
         return out;
+    }
+
+    /**
+     * Decodes {@code count} elements starting at flat element index {@code from} into {@code dst[offset..]}. A bulk
+     * copy for fp32.
+     */
+    public void read(long from, float[] dst, int offset, int count) {
+        java.util.Objects.checkFromIndexSize(from, count, size());
+        if (dtype == DType.FP32) {
+            MemorySegment.copy(segment, ValueLayout.JAVA_FLOAT_UNALIGNED, from * Float.BYTES, dst, offset, count);
+            return;
+        }
+        for (int i = 0; i < count; i++) {
+            dst[offset + i] = dtype.get(segment, from + i);
+        }
     }
 
     /**
@@ -118,14 +132,17 @@ public final class Tensor {
      */
     public void requireFinite(String name) {
         long n = size();
-        for (long i = 0; i < n; i++) {
-            float x = dtype.get(segment, i);
-            if (!Float.isFinite(x)) {
-                long token = i / ((long) heads * dim);
-                long head = (i / dim) % heads;
-                long d = i % dim;
-                throw new IllegalArgumentException(name + " holds " + x + " at [token " + token + ", head " + head
-                        + ", dim " + d + "]: q, k and v must be finite");
+        float[] buffer = new float[(int) Math.min(n, 1 << 14)];
+        for (long start = 0; start < n; start += buffer.length) {
+            int count = (int) Math.min(buffer.length, n - start);
+            read(start, buffer, 0, count);
+            for (int i = 0; i < count; i++) {
+                if (!Float.isFinite(buffer[i])) {
+                    long at = start + i;
+                    throw new IllegalArgumentException(name + " holds " + buffer[i] + " at [token "
+                            + at / ((long) heads * dim) + ", head " + (at / dim) % heads + ", dim " + at % dim
+                            + "]: q, k and v must be finite");
+                }
             }
         }
     }

@@ -1,0 +1,114 @@
+package dev.moba.benchmarks;
+
+import dev.moba.attention.MobaAttention;
+import dev.moba.attention.Sequence;
+import dev.moba.backend.java.JavaBackend;
+import dev.moba.config.AttentionMode;
+import dev.moba.config.HeadLayout;
+import dev.moba.config.MobaConfig;
+import dev.moba.spi.BackendOptions;
+import dev.moba.tensor.DType;
+import dev.moba.tensor.Tensor;
+import java.lang.foreign.Arena;
+import java.util.SplittableRandom;
+import java.util.concurrent.TimeUnit;
+import org.openjdk.jmh.annotations.Benchmark;
+import org.openjdk.jmh.annotations.BenchmarkMode;
+import org.openjdk.jmh.annotations.Fork;
+import org.openjdk.jmh.annotations.Level;
+import org.openjdk.jmh.annotations.Measurement;
+import org.openjdk.jmh.annotations.Mode;
+import org.openjdk.jmh.annotations.OutputTimeUnit;
+import org.openjdk.jmh.annotations.Param;
+import org.openjdk.jmh.annotations.Scope;
+import org.openjdk.jmh.annotations.Setup;
+import org.openjdk.jmh.annotations.State;
+import org.openjdk.jmh.annotations.TearDown;
+import org.openjdk.jmh.annotations.Warmup;
+
+/**
+ * One-shot prefill of one sequence through {@link MobaAttention} on the pure-Java backend: append, gating,
+ * planning and block attention, as a model's prefill would run it. {@code mode=full} runs dense causal attention
+ * on the same kernels. Each operation is a whole prefill, so the mode is single-shot.
+ */
+@State(Scope.Benchmark)
+@BenchmarkMode(Mode.SingleShotTime)
+@OutputTimeUnit(TimeUnit.MILLISECONDS)
+@Warmup(iterations = 2)
+@Measurement(iterations = 5)
+@Fork(value = 1, jvmArgsAppend = {"--add-modules", "jdk.incubator.vector", "--enable-native-access=ALL-UNNAMED",
+        "-Xmx8g"})
+public class PrefillBenchmark {
+
+    @Param("32768")
+    public int tokens;
+
+    @Param("8")
+    public int qHeads;
+
+    @Param("2")
+    public int kvHeads;
+
+    @Param("128")
+    public int headDim;
+
+    @Param("512")
+    public int blockSize;
+
+    @Param("3")
+    public int topK;
+
+    @Param({"moba", "full"})
+    public String mode;
+
+    @Param("fp32")
+    public String dtype;
+
+    @Param("1")
+    public int threads;
+
+    private Arena arena;
+    private JavaBackend backend;
+    private Tensor q;
+    private Tensor k;
+    private Tensor v;
+
+    @Setup(Level.Trial)
+    public void setUp() {
+        arena = Arena.ofShared();
+        backend = new JavaBackend(new BackendOptions(threads));
+        SplittableRandom random = new SplittableRandom(42);
+        q = randomTensor(random, qHeads);
+        k = randomTensor(random, kvHeads);
+        v = randomTensor(random, kvHeads);
+    }
+
+    @TearDown(Level.Trial)
+    public void tearDown() {
+        backend.close();
+        arena.close();
+    }
+
+    @Benchmark
+    public float prefill() {
+        var config = new MobaConfig(blockSize, topK, Float.NaN, DType.parse(dtype), AttentionMode.parse(mode));
+        try (var layer = new MobaAttention(config, new HeadLayout(qHeads, kvHeads, headDim), backend);
+             Arena out = Arena.ofConfined()) {
+            Sequence sequence = layer.openSequence();
+            return layer.forward(sequence, q, k, v, out).get(tokens - 1, qHeads - 1, headDim - 1);
+        }
+    }
+
+    private Tensor randomTensor(SplittableRandom random, int heads) {
+        Tensor t = Tensor.allocate(arena, DType.FP32, tokens, heads, headDim);
+        for (long i = 0; i < t.size(); i++) {
+            t.segment().setAtIndex(java.lang.foreign.ValueLayout.JAVA_FLOAT, i, (float) gaussian(random));
+        }
+        return t;
+    }
+
+    private static double gaussian(SplittableRandom random) {
+        double u = random.nextDouble(Double.MIN_VALUE, 1.0);
+        return Math.sqrt(-2 * Math.log(u)) * Math.cos(2 * Math.PI * random.nextDouble());
+    }
+}
