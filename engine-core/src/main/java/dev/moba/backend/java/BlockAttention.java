@@ -106,10 +106,10 @@ final class BlockAttention {
                                      float scale, float[] out) {
         MemorySegment q = queries.segment();
         for (int i = 0; i < count; i++) {
-            long base = (long) rows[start + i] * dim;
             int o = i * dim;
+            MemorySegment.copy(q, F32, (long) rows[start + i] * dim * Float.BYTES, out, o, dim);
             for (int d = 0; d < dim; d++) {
-                out[o + d] = q.getAtIndex(F32, base + d) * scale;
+                out[o + d] *= scale;
             }
         }
     }

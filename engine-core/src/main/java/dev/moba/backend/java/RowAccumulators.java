@@ -3,6 +3,8 @@ package dev.moba.backend.java;
 import dev.moba.merge.Partials;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
+import java.nio.ByteOrder;
+import jdk.incubator.vector.FloatVector;
 import java.util.Arrays;
 
 /**
@@ -14,6 +16,7 @@ import java.util.Arrays;
 final class RowAccumulators {
 
     private static final ValueLayout.OfFloat F32 = ValueLayout.JAVA_FLOAT;
+    private static final ByteOrder ORDER = ByteOrder.nativeOrder();
 
     private final Partials partials;
     private final MemorySegment output;
@@ -39,10 +42,17 @@ final class RowAccumulators {
         float newMax = Math.max(oldMax, blockMax);
         float keep = (float) Math.exp(oldMax - newMax);
         float take = (float) Math.exp(blockMax - newMax);
-        long base = (long) row * dim;
-        for (int d = 0; d < dim; d++) {
-            float o = output.getAtIndex(F32, base + d);
-            output.setAtIndex(F32, base + d, o * keep + values[offset + d] * take);
+        long base = (long) row * dim * Float.BYTES;
+        int d = 0;
+        for (int bound = MatMul.SPECIES.loopBound(dim); d < bound; d += MatMul.LANES) {
+            long at = base + (long) d * Float.BYTES;
+            FloatVector.fromMemorySegment(MatMul.SPECIES, output, at, ORDER).mul(keep)
+                    .add(FloatVector.fromArray(MatMul.SPECIES, values, offset + d).mul(take))
+                    .intoMemorySegment(output, at, ORDER);
+        }
+        for (; d < dim; d++) {
+            long at = base + (long) d * Float.BYTES;
+            output.set(F32, at, output.get(F32, at) * keep + values[offset + d] * take);
         }
         sum[row] = sum[row] * keep + blockSum * take;
         max[row] = newMax;
@@ -56,9 +66,16 @@ final class RowAccumulators {
                 continue;
             }
             float inv = 1f / sum[row];
-            long base = (long) row * dim;
-            for (int d = 0; d < dim; d++) {
-                output.setAtIndex(F32, base + d, output.getAtIndex(F32, base + d) * inv);
+            long base = (long) row * dim * Float.BYTES;
+            int d = 0;
+            for (int bound = MatMul.SPECIES.loopBound(dim); d < bound; d += MatMul.LANES) {
+                long at = base + (long) d * Float.BYTES;
+                FloatVector.fromMemorySegment(MatMul.SPECIES, output, at, ORDER).mul(inv)
+                        .intoMemorySegment(output, at, ORDER);
+            }
+            for (; d < dim; d++) {
+                long at = base + (long) d * Float.BYTES;
+                output.set(F32, at, output.get(F32, at) * inv);
             }
             partials.setLse(row, max[row] + (float) Math.log(sum[row]));
         }
