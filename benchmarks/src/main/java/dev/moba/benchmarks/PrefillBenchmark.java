@@ -29,7 +29,8 @@ import org.openjdk.jmh.annotations.Warmup;
 /**
  * One-shot prefill of one sequence through {@link MobaAttention} on the pure-Java backend: append, gating,
  * planning and block attention, as a model's prefill would run it. {@code mode=full} runs dense causal attention
- * on the same kernels. Each operation is a whole prefill, so the mode is single-shot.
+ * on the same kernels. Each operation is a whole prefill, so the mode is single-shot. The work of one prefill is
+ * printed at set-up ({@link AttentionWork}), for effective throughput.
  */
 @State(Scope.Benchmark)
 @BenchmarkMode(Mode.SingleShotTime)
@@ -81,6 +82,10 @@ public class PrefillBenchmark {
         q = randomTensor(random, qHeads);
         k = randomTensor(random, kvHeads);
         v = randomTensor(random, kvHeads);
+        int history = mode.equals("full") ? Integer.MAX_VALUE : topK - 1;
+        System.out.printf("%nwork per prefill: %.3f GFLOP (4 * headDim per attended query-key pair);"
+                + " effective GFLOP/s = that / (ms/op) * 1000%n",
+                AttentionWork.flops(tokens, qHeads, headDim, blockSize, history) / 1e9);
     }
 
     @TearDown(Level.Trial)
