@@ -14,6 +14,14 @@ import java.util.List;
 /** Runs test data through {@link MobaAttention} and collects the outputs as float arrays. */
 final class Engine {
 
+    /**
+     * How far two runs of the very same computation may differ. The Java backend's Vector API exponentials and
+     * lane reductions round differently in interpreted and JIT-compiled code, so repeating a computation during a
+     * run can move outputs by a few ulps (2.4e-7 observed); any real difference in state or selection moves them
+     * by orders of magnitude more.
+     */
+    static final double SAME = 1e-6;
+
     private Engine() {}
 
     /** A layer over {@code data}'s head geometry with the default scale. */

@@ -92,8 +92,10 @@ class MobaAttentionTest {
             assertThat(sequence.length()).isEqualTo(10);
             float[] tail = Engine.feed(layer, sequence, data.slice(10, 20), 10);
             float[] all = Engine.oneShot(layer, data);
-            assertThat(head).containsExactly(java.util.Arrays.copyOfRange(all, 0, head.length));
-            assertThat(tail).containsExactly(java.util.Arrays.copyOfRange(all, head.length, all.length));
+            assertThat(Errors.maxAbs(head, java.util.Arrays.copyOfRange(all, 0, head.length)))
+                    .isLessThanOrEqualTo(Engine.SAME);
+            assertThat(Errors.maxAbs(tail, java.util.Arrays.copyOfRange(all, head.length, all.length)))
+                    .isLessThanOrEqualTo(Engine.SAME);
         }
     }
 
