@@ -93,7 +93,7 @@ class MobaAttentionPropertiesTest {
         return Arbitraries.integers().between(0, 600).withDistribution(RandomDistribution.uniform());
     }
 
-    @Property(tries = 80, seed = "20240601")
+    @Property(tries = 120, seed = "20240601")
     void anyChunkingEqualsOneShot(@ForAll("shapes") Shape shape,
                                   @ForAll @Size(min = 1, max = 6) List<@IntRange(min = 1, max = 300) Integer> sizes,
                                   @ForAll boolean parallel) {
@@ -107,7 +107,7 @@ class MobaAttentionPropertiesTest {
         }
     }
 
-    @Property(tries = 40, seed = "20240602")
+    @Property(tries = 60, seed = "20240602")
     void decodeAfterPrefillEqualsOneShot(@ForAll("shapes") Shape shape, @ForAll("prefills") int prefill,
                                          @ForAll boolean parallel) {
         Qkv data = shape.data();
@@ -126,7 +126,7 @@ class MobaAttentionPropertiesTest {
         }
     }
 
-    @Property(tries = 40, seed = "20240603")
+    @Property(tries = 60, seed = "20240603")
     void topKCoveringEveryBlockIsDenseCausal(@ForAll("shapes") Shape shape, @ForAll @IntRange(max = 3) int extra,
                                              @ForAll @IntRange(max = 300) int chunk) {
         Qkv data = shape.data();
@@ -142,7 +142,7 @@ class MobaAttentionPropertiesTest {
         }
     }
 
-    @Property(tries = 40, seed = "20240604")
+    @Property(tries = 60, seed = "20240604")
     void groupedQueryAttentionEqualsRepeatedKv(@ForAll("shapes") Shape shape, @ForAll @IntRange(min = 2, max = 4) int group) {
         Shape gqa = new Shape(shape.length(), shape.kvHeads(), group, shape.dim(), shape.blockSize(), shape.topK(),
                 shape.dtype(), shape.seed());
@@ -162,7 +162,7 @@ class MobaAttentionPropertiesTest {
         assertMatchesReference(grouped, gqa, data, gqa.topK());
     }
 
-    @Property(tries = 30, seed = "20240605")
+    @Property(tries = 40, seed = "20240605")
     void sequencesOfABatchNeverSeeEachOther(@ForAll("shapes") Shape shape,
                                             @ForAll("lengths") List<Integer> lengths) {
         List<Qkv> sequences = sequences(shape, lengths);
@@ -179,7 +179,7 @@ class MobaAttentionPropertiesTest {
         }
     }
 
-    @Property(tries = 30, seed = "20240606")
+    @Property(tries = 40, seed = "20240606")
     void permutingTheBatchPermutesTheOutputs(@ForAll("shapes") Shape shape,
                                              @ForAll("lengths") List<Integer> lengths,
                                              @ForAll long shuffleSeed) {

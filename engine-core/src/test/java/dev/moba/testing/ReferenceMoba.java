@@ -58,6 +58,15 @@ public final class ReferenceMoba {
         return new ReferenceMoba(qHeads, kvHeads, headDim, blockSize, topK, (float) (1.0 / Math.sqrt(headDim)));
     }
 
+    /**
+     * Attention output of the batch of sequences {@code cuSeqlens}; {@code topK} {@link #FULL} gives dense causal
+     * attention.
+     */
+    public static float[] attention(float[] q, float[] k, float[] v, int[] cuSeqlens, int qHeads, int kvHeads,
+                                    int headDim, int blockSize, int topK, float scale) {
+        return new ReferenceMoba(qHeads, kvHeads, headDim, blockSize, topK, scale).run(q, k, v, cuSeqlens);
+    }
+
     /** Attention output of a batch of sequences. */
     public float[] run(float[] q, float[] k, float[] v, int[] cuSeqlens) {
         int tokens = cuSeqlens[cuSeqlens.length - 1];
