@@ -19,6 +19,7 @@ import net.jqwik.api.ForAll;
 import net.jqwik.api.Property;
 import net.jqwik.api.Provide;
 import net.jqwik.api.RandomDistribution;
+import net.jqwik.api.Tuple;
 import net.jqwik.api.constraints.IntRange;
 import net.jqwik.api.constraints.Size;
 import net.jqwik.api.lifecycle.AfterContainer;
@@ -26,8 +27,9 @@ import net.jqwik.api.lifecycle.BeforeContainer;
 
 /**
  * Properties of {@link MobaAttention} on the Java backend, on N(0,1) data: streaming equivalence, dense limit, GQA,
- * varlen isolation and batch order, each also checked against {@link ReferenceMoba}. Seeds are fixed so that runs
- * are reproducible.
+ * varlen isolation and batch order, each also checked against {@link ReferenceMoba}. Every comparison, bf16 and
+ * fp16 storage included, is within 1e-5: the engine computes in fp32 on the rounded inputs, which is what the
+ * reference is given. Seeds are fixed so that runs are reproducible.
  */
 class MobaAttentionPropertiesTest {
 
@@ -78,7 +80,7 @@ class MobaAttentionPropertiesTest {
                 Arbitraries.of(1, 5, 16, 33, 64, 128),
                 Arbitraries.of(1, 3, 16, 64, 100, 128),
                 Arbitraries.integers().between(1, 5),
-                Arbitraries.of(DType.FP32, DType.FP32, DType.BF16, DType.FP16),
+                Arbitraries.frequency(Tuple.of(2, DType.FP32), Tuple.of(1, DType.BF16), Tuple.of(1, DType.FP16)),
                 Arbitraries.longs()).as(Shape::new);
     }
 
