@@ -156,13 +156,17 @@ public final class MobaAttention implements AutoCloseable {
         List<GateRequest> requests = new ArrayList<>();
         List<Integer> requestIndex = new ArrayList<>();
         for (int i = 0; i < chunks.size(); i++) {
-            int rows = queries.get(i).tokens() * layout.qHeads();
-            if (picks == 0 || rows == 0) {
+            int tokens = queries.get(i).tokens();
+            int rows = tokens * layout.qHeads();
+            // No query of the chunk has more candidates than its last one: a larger top-k only adds empty slots.
+            int candidates = tokens == 0 ? 0 : (firstPositions.get(i) + tokens - 1) / config.blockSize();
+            int chunkPicks = Math.min(picks, candidates);
+            if (chunkPicks == 0) {
                 selections.set(i, new Selection(rows, 0, new int[0]));
                 continue;
             }
             requests.add(new GateRequest(queries.get(i), firstPositions.get(i), chunks.get(i).sequence().summaries(),
-                    picks, config.blockSize(), layout));
+                    chunkPicks, config.blockSize(), layout));
             requestIndex.add(i);
         }
         if (!requests.isEmpty()) {

@@ -1,5 +1,6 @@
 package dev.moba.cli;
 
+import java.io.PrintWriter;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 
@@ -13,9 +14,16 @@ public final class MobaCli {
         System.exit(run(args));
     }
 
-    /** Runs the command line and returns its exit status. */
+    /** Runs the command line on standard output and error and returns its exit status. */
     public static int run(String... args) {
+        return run(new PrintWriter(System.out, true), new PrintWriter(System.err, true), args);
+    }
+
+    /** Runs the command line writing to {@code out} and {@code err} and returns its exit status. */
+    public static int run(PrintWriter out, PrintWriter err, String... args) {
         return new CommandLine(new MobaCli())
+                .setOut(out)
+                .setErr(err)
                 .setExecutionExceptionHandler((e, cmd, parsed) -> {
                     cmd.getErr().println("moba: " + e.getMessage());
                     return 2;

@@ -15,7 +15,8 @@ import dev.moba.tensor.Tensor;
  * @param queries       fp32 {@code [n, qHeads, headDim]}, already rounded to the storage dtype
  * @param firstPosition sequence position of the first query
  * @param summaries     the sequence's sealed block means; covers every candidate of every query
- * @param picks         history blocks to select per (token, head): {@code topK - 1}
+ * @param picks         history blocks to select per (token, head): {@code topK - 1}, or fewer when no query of
+ *                      the chunk has that many candidates
  * @param blockSize     tokens per block
  * @param layout        head geometry
  */

@@ -110,7 +110,11 @@ public final class Json {
                     case 'f' -> sb.append('\f');
                     case 'u' -> {
                         if (pos + 4 > text.length()) throw error("bad \\u escape");
-                        sb.append((char) Integer.parseInt(text.substring(pos, pos + 4), 16));
+                        try {
+                            sb.append((char) Integer.parseInt(text.substring(pos, pos + 4), 16));
+                        } catch (NumberFormatException notHex) {
+                            throw error("bad \\u escape");
+                        }
                         pos += 4;
                     }
                     default -> sb.append(e);

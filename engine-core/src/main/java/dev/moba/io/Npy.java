@@ -66,6 +66,9 @@ public final class Npy {
         if (shape.length != 3) {
             throw malformed(name, "shape " + Arrays.toString(shape) + " is not [tokens, heads, dim]");
         }
+        if (shape[1] == 0 || shape[2] == 0) {
+            throw malformed(name, "shape " + Arrays.toString(shape) + " has no heads or an empty head dimension");
+        }
         int dataStart = headerStart + headerLength;
         long elements = (long) shape[0] * shape[1] * shape[2];
         long expected = elements * Float.BYTES;

@@ -30,31 +30,31 @@ final class BlockGate {
         int dim = request.layout().headDim();
         int picks = request.picks();
         SummaryTable summaries = request.summaries();
-        int tileTokens = Math.max(1, Scratch.TILE_ROWS / group);
         scratch.ensure(dim, summaries.capacity(), 0);
         scratch.ensureTopK(picks);
         MemorySegment q = request.queries().segment();
         float[] tile = scratch.queries;
         float[] scores = scratch.scores;
         int lds = summaries.capacity();
-        for (int t0 = tokenFrom; t0 < tokenTo; t0 += tileTokens) {
-            int t1 = Math.min(tokenTo, t0 + tileTokens);
-            int candidatesOfLast = (request.firstPosition() + t1 - 1) / request.blockSize();
+        // Tiles count rows (token, head of the group), not tokens: a group may be larger than a tile.
+        int endRow = tokenTo * group;
+        for (int r0 = tokenFrom * group; r0 < endRow; r0 += Scratch.TILE_ROWS) {
+            int rows = Math.min(Scratch.TILE_ROWS, endRow - r0);
+            int candidatesOfLast = (request.firstPosition() + (r0 + rows - 1) / group) / request.blockSize();
             if (candidatesOfLast == 0) {
-                fillNone(selection, t0, t1, kvHead, group, qHeads, picks);
+                fillNone(selection, r0, rows, kvHead, group, qHeads, picks);
                 continue;
             }
-            int rows = (t1 - t0) * group;
             for (int i = 0; i < rows; i++) {
-                int t = t0 + i / group;
-                int h = kvHead * group + i % group;
+                int t = (r0 + i) / group;
+                int h = kvHead * group + (r0 + i) % group;
                 MemorySegment.copy(q, F32, ((long) t * qHeads + h) * dim * Float.BYTES, tile, i * dim, dim);
             }
             MatMul.multiply(tile, dim, rows, dim, summaries.segment(), summaries.headOffset(kvHead), lds,
                     HostLayout.padColumns(candidatesOfLast), scores, lds);
             for (int i = 0; i < rows; i++) {
-                int t = t0 + i / group;
-                int h = kvHead * group + i % group;
+                int t = (r0 + i) / group;
+                int h = kvHead * group + (r0 + i) % group;
                 int candidates = (request.firstPosition() + t) / request.blockSize();
                 TopK.select(scores, i * lds, candidates, picks, selection, (t * qHeads + h) * picks,
                         scratch.topWork);
@@ -62,11 +62,10 @@ final class BlockGate {
         }
     }
 
-    private static void fillNone(int[] selection, int t0, int t1, int kvHead, int group, int qHeads, int picks) {
-        for (int t = t0; t < t1; t++) {
-            for (int h = kvHead * group; h < (kvHead + 1) * group; h++) {
-                java.util.Arrays.fill(selection, (t * qHeads + h) * picks, (t * qHeads + h + 1) * picks, -1);
-            }
+    private static void fillNone(int[] selection, int r0, int rows, int kvHead, int group, int qHeads, int picks) {
+        for (int r = r0; r < r0 + rows; r++) {
+            int row = r / group * qHeads + kvHead * group + r % group;
+            java.util.Arrays.fill(selection, row * picks, (row + 1) * picks, -1);
         }
     }
 }

@@ -1,0 +1,145 @@
+package dev.moba.attention;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.moba.backend.java.JavaBackend;
+import dev.moba.config.AttentionMode;
+import dev.moba.spi.BackendOptions;
+import dev.moba.tensor.DType;
+import dev.moba.tensor.Tensor;
+import dev.moba.testing.Errors;
+import dev.moba.testing.Qkv;
+import dev.moba.testing.RandomTensors;
+import dev.moba.testing.ReferenceMoba;
+import java.lang.foreign.Arena;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
+
+/** Corner cases of {@link MobaAttention} on the Java backend, against {@link ReferenceMoba}. */
+class MobaAttentionTest {
+
+    private static JavaBackend backend;
+
+    @BeforeAll
+    static void open() {
+        backend = new JavaBackend(new BackendOptions(2));
+    }
+
+    @AfterAll
+    static void close() {
+        backend.close();
+    }
+
+    @ParameterizedTest(name = "group {0}")
+    @ValueSource(ints = {64, 65, 80, 130})
+    void queryGroupsLargerThanATileAreGatedCorrectly(int group) {
+        Qkv data = new RandomTensors(group).qkv(40, group, 1, 3);
+        try (MobaAttention layer = Engine.layer(backend, data, 4, 3, DType.FP32, AttentionMode.MOBA)) {
+            float[] out = Engine.chunked(layer, data, 13);
+            float[] expected = ReferenceMoba.withDefaultScale(group, 1, 3, 4, 3).run(data.q(), data.k(), data.v());
+            assertThat(Errors.maxAbs(out, expected)).isLessThanOrEqualTo(1e-5);
+        }
+    }
+
+    @Test
+    void headDimOf256() {
+        Qkv data = new RandomTensors(256).qkv(150, 2, 1, 256);
+        try (MobaAttention layer = Engine.layer(backend, data, 32, 2, DType.FP32, AttentionMode.MOBA)) {
+            float[] out = Engine.chunked(layer, data, 100, 1, 7);
+            float[] expected = ReferenceMoba.withDefaultScale(2, 1, 256, 32, 2).run(data.q(), data.k(), data.v());
+            assertThat(Errors.maxAbs(out, expected)).isLessThanOrEqualTo(1e-5);
+        }
+    }
+
+    @ParameterizedTest(name = "top-k {0}")
+    @ValueSource(ints = {1_000, 1 << 20, Integer.MAX_VALUE})
+    void hugeTopKInMobaModeIsDenseCausal(int topK) {
+        Qkv data = new RandomTensors(7).qkv(70, 4, 2, 8);
+        try (MobaAttention layer = Engine.layer(backend, data, 4, topK, DType.FP32, AttentionMode.MOBA)) {
+            float[] out = Engine.chunked(layer, data, 70, 1);
+            float[] dense = ReferenceMoba.withDefaultScale(4, 2, 8, 4, ReferenceMoba.FULL)
+                    .run(data.q(), data.k(), data.v());
+            assertThat(Errors.maxAbs(out, dense)).isLessThanOrEqualTo(1e-5);
+        }
+    }
+
+    @Test
+    void fullModeIgnoresTopK() {
+        Qkv data = new RandomTensors(8).qkv(50, 2, 2, 4);
+        try (MobaAttention layer = Engine.layer(backend, data, 8, 1, DType.FP32, AttentionMode.FULL)) {
+            float[] out = Engine.chunked(layer, data, 9);
+            float[] dense = ReferenceMoba.withDefaultScale(2, 2, 4, 8, ReferenceMoba.FULL)
+                    .run(data.q(), data.k(), data.v());
+            float[] local = ReferenceMoba.withDefaultScale(2, 2, 4, 8, 1).run(data.q(), data.k(), data.v());
+            assertThat(Errors.maxAbs(out, dense)).isLessThanOrEqualTo(1e-5);
+            assertThat(Errors.maxAbs(out, local)).as("top-1 differs from dense on this data").isGreaterThan(1e-2);
+        }
+    }
+
+    @Test
+    void emptyChunkChangesNothing() {
+        Qkv data = new RandomTensors(9).qkv(20, 2, 1, 4);
+        try (MobaAttention layer = Engine.layer(backend, data, 4, 2, DType.FP32, AttentionMode.MOBA);
+             Sequence sequence = layer.openSequence();
+             Arena arena = Arena.ofConfined()) {
+            float[] head = Engine.feed(layer, sequence, data.slice(0, 10), 10);
+            Tensor empty = layer.forward(sequence, data.q(arena, DType.FP32, 10, 10), data.k(arena, DType.FP32, 10, 10),
+                    data.v(arena, DType.FP32, 10, 10), arena);
+            assertThat(empty.tokens()).isZero();
+            assertThat(sequence.length()).isEqualTo(10);
+            float[] tail = Engine.feed(layer, sequence, data.slice(10, 20), 10);
+            float[] all = Engine.oneShot(layer, data);
+            assertThat(Errors.maxAbs(head, java.util.Arrays.copyOfRange(all, 0, head.length)))
+                    .isLessThanOrEqualTo(Engine.SAME);
+            assertThat(Errors.maxAbs(tail, java.util.Arrays.copyOfRange(all, head.length, all.length)))
+                    .isLessThanOrEqualTo(Engine.SAME);
+        }
+    }
+
+    @Test
+    void sequenceTracksLengthSealedBlocksAndMemory() {
+        Qkv data = new RandomTensors(10).qkv(11, 2, 2, 4);
+        try (MobaAttention layer = Engine.layer(backend, data, 4, 2, DType.FP32, AttentionMode.MOBA)) {
+            Sequence sequence = layer.openSequence();
+            assertThat(sequence.length()).isZero();
+            assertThat(sequence.sealedBlocks()).isZero();
+            Engine.feed(layer, sequence, data, 3, 5, 3);
+            assertThat(sequence.length()).isEqualTo(11);
+            assertThat(sequence.sealedBlocks()).isEqualTo(2);
+            assertThat(sequence.bytesReserved()).isPositive();
+            assertThat(layer.bytesReserved()).isEqualTo(sequence.bytesReserved());
+            sequence.close();
+            assertThat(sequence.isClosed()).isTrue();
+            assertThat(sequence.bytesReserved()).isZero();
+            assertThat(layer.bytesReserved()).isZero();
+        }
+    }
+
+    @Test
+    void closingTheLayerClosesItsSequences() {
+        Qkv data = new RandomTensors(11).qkv(3, 1, 1, 2);
+        Sequence a;
+        Sequence b;
+        try (MobaAttention layer = Engine.layer(backend, data, 2, 1, DType.FP32, AttentionMode.MOBA)) {
+            a = layer.openSequence();
+            b = layer.openSequence();
+            Engine.feed(layer, a, data, 3);
+        }
+        assertThat(a.isClosed()).isTrue();
+        assertThat(b.isClosed()).isTrue();
+    }
+
+    @Test
+    void explicitScaleIsUsed() {
+        Qkv data = new RandomTensors(12).qkv(30, 2, 1, 8);
+        var config = new dev.moba.config.MobaConfig(5, 2, 0.9f, DType.FP32, AttentionMode.MOBA);
+        try (MobaAttention layer = new MobaAttention(config, new dev.moba.config.HeadLayout(2, 1, 8), backend)) {
+            float[] out = Engine.chunked(layer, data, 30);
+            float[] expected = new ReferenceMoba(2, 1, 8, 5, 2, 0.9f).run(data.q(), data.k(), data.v());
+            assertThat(Errors.maxAbs(out, expected)).isLessThanOrEqualTo(1e-5);
+        }
+    }
+}
