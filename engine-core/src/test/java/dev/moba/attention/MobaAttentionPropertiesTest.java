@@ -12,24 +12,21 @@ import dev.moba.testing.RandomTensors;
 import dev.moba.testing.ReferenceMoba;
 import java.util.ArrayList;
 import java.util.List;
-import net.jqwik.api.Arbitraries;
-import net.jqwik.api.Arbitrary;
-import net.jqwik.api.Combinators;
-import net.jqwik.api.ForAll;
-import net.jqwik.api.Property;
-import net.jqwik.api.Provide;
-import net.jqwik.api.RandomDistribution;
-import net.jqwik.api.Tuple;
-import net.jqwik.api.constraints.IntRange;
-import net.jqwik.api.constraints.Size;
-import net.jqwik.api.lifecycle.AfterContainer;
-import net.jqwik.api.lifecycle.BeforeContainer;
+import java.util.SplittableRandom;
+import java.util.stream.IntStream;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.Arguments;
+import org.junit.jupiter.params.provider.MethodSource;
 
 /**
  * Properties of {@link MobaAttention} on the Java backend, on N(0,1) data: streaming equivalence, dense limit, GQA,
  * varlen isolation and batch order, each also checked against {@link ReferenceMoba}. Every comparison, bf16 and
  * fp16 storage included, is within 1e-5: the engine computes in fp32 on the rounded inputs, which is what the
- * reference is given. Seeds are fixed so that runs are reproducible.
+ * reference is given. Each property runs on cases drawn from a fixed seed, so runs are reproducible and a failing
+ * case is named by its parameters.
  */
 class MobaAttentionPropertiesTest {
 
@@ -38,13 +35,13 @@ class MobaAttentionPropertiesTest {
     private static JavaBackend inline;
     private static JavaBackend forkJoin;
 
-    @BeforeContainer
+    @BeforeAll
     static void openBackends() {
         inline = new JavaBackend(new BackendOptions(1));
         forkJoin = new JavaBackend(new BackendOptions(2));
     }
 
-    @AfterContainer
+    @AfterAll
     static void closeBackends() {
         inline.close();
         forkJoin.close();
@@ -70,35 +67,55 @@ class MobaAttentionPropertiesTest {
         }
     }
 
-    @Provide
-    Arbitrary<Shape> shapes() {
-        return Combinators.combine(
-                // Uniform: the default bias towards small numbers would leave most sequences within one block.
-                Arbitraries.integers().between(1, 600).withDistribution(RandomDistribution.uniform()),
-                Arbitraries.integers().between(1, 2),
-                Arbitraries.integers().between(1, 3),
-                Arbitraries.of(1, 5, 16, 33, 64, 128),
-                Arbitraries.of(1, 3, 16, 64, 100, 128),
-                Arbitraries.integers().between(1, 5),
-                Arbitraries.frequency(Tuple.of(2, DType.FP32), Tuple.of(1, DType.BF16), Tuple.of(1, DType.FP16)),
-                Arbitraries.longs()).as(Shape::new);
+    private static final int[] DIMS = {1, 5, 16, 33, 64, 128};
+    private static final int[] BLOCK_SIZES = {1, 3, 16, 64, 100, 128};
+    private static final DType[] DTYPES = {DType.FP32, DType.FP32, DType.BF16, DType.FP16};
+
+    /** A random shape: lengths uniform in 1..600 so that most sequences span several blocks. */
+    private static Shape shape(SplittableRandom random) {
+        return new Shape(random.nextInt(1, 601), random.nextInt(1, 3), random.nextInt(1, 4),
+                DIMS[random.nextInt(DIMS.length)], BLOCK_SIZES[random.nextInt(BLOCK_SIZES.length)],
+                random.nextInt(1, 6), DTYPES[random.nextInt(DTYPES.length)], random.nextLong());
     }
 
-    @Provide
-    Arbitrary<List<Integer>> lengths() {
-        return Arbitraries.integers().between(1, 300).withDistribution(RandomDistribution.uniform()).list()
-                .ofMinSize(2).ofMaxSize(4);
+    private static List<Integer> lengths(SplittableRandom random) {
+        return IntStream.range(0, random.nextInt(2, 5)).mapToObj(i -> random.nextInt(1, 301)).toList();
     }
 
-    @Provide
-    Arbitrary<Integer> prefills() {
-        return Arbitraries.integers().between(0, 600).withDistribution(RandomDistribution.uniform());
+    /** {@code tries} argument lists drawn by {@code draw} from a generator seeded with {@code seed}. */
+    private static Stream<Arguments> cases(long seed, int tries, java.util.function.Function<SplittableRandom, Object[]> draw) {
+        SplittableRandom random = new SplittableRandom(seed);
+        return IntStream.range(0, tries).mapToObj(i -> Arguments.of(draw.apply(random)));
     }
 
-    @Property(tries = 120, seed = "20240601")
-    void anyChunkingEqualsOneShot(@ForAll("shapes") Shape shape,
-                                  @ForAll @Size(min = 1, max = 6) List<@IntRange(min = 1, max = 300) Integer> sizes,
-                                  @ForAll boolean parallel) {
+    static Stream<Arguments> chunkings() {
+        return cases(20240601, 120, r -> new Object[] {shape(r),
+                IntStream.range(0, r.nextInt(1, 7)).mapToObj(i -> r.nextInt(1, 301)).toList(), r.nextBoolean()});
+    }
+
+    static Stream<Arguments> prefillsThenDecode() {
+        return cases(20240602, 60, r -> new Object[] {shape(r), r.nextInt(0, 601), r.nextBoolean()});
+    }
+
+    static Stream<Arguments> coveringTopKs() {
+        return cases(20240603, 60, r -> new Object[] {shape(r), r.nextInt(0, 4), r.nextInt(0, 301)});
+    }
+
+    static Stream<Arguments> groups() {
+        return cases(20240604, 60, r -> new Object[] {shape(r), r.nextInt(2, 5)});
+    }
+
+    static Stream<Arguments> batches() {
+        return cases(20240605, 40, r -> new Object[] {shape(r), lengths(r)});
+    }
+
+    static Stream<Arguments> permutations() {
+        return cases(20240606, 40, r -> new Object[] {shape(r), lengths(r), r.nextLong()});
+    }
+
+    @ParameterizedTest
+    @MethodSource("chunkings")
+    void anyChunkingEqualsOneShot(Shape shape, List<Integer> sizes, boolean parallel) {
         Qkv data = shape.data();
         try (MobaAttention layer = Engine.layer(parallel ? forkJoin : inline, data, shape.blockSize(), shape.topK(),
                 shape.dtype(), AttentionMode.MOBA)) {
@@ -109,9 +126,9 @@ class MobaAttentionPropertiesTest {
         }
     }
 
-    @Property(tries = 60, seed = "20240602")
-    void decodeAfterPrefillEqualsOneShot(@ForAll("shapes") Shape shape, @ForAll("prefills") int prefill,
-                                         @ForAll boolean parallel) {
+    @ParameterizedTest
+    @MethodSource("prefillsThenDecode")
+    void decodeAfterPrefillEqualsOneShot(Shape shape, int prefill, boolean parallel) {
         Qkv data = shape.data();
         int first = Math.min(prefill, shape.length());
         try (MobaAttention layer = Engine.layer(parallel ? forkJoin : inline, data, shape.blockSize(), shape.topK(),
@@ -128,9 +145,9 @@ class MobaAttentionPropertiesTest {
         }
     }
 
-    @Property(tries = 60, seed = "20240603")
-    void topKCoveringEveryBlockIsDenseCausal(@ForAll("shapes") Shape shape, @ForAll @IntRange(max = 3) int extra,
-                                             @ForAll @IntRange(max = 300) int chunk) {
+    @ParameterizedTest
+    @MethodSource("coveringTopKs")
+    void topKCoveringEveryBlockIsDenseCausal(Shape shape, int extra, int chunk) {
         Qkv data = shape.data();
         int coveringTopK = shape.blocks() + extra;
         try (MobaAttention moba = Engine.layer(forkJoin, data, shape.blockSize(), coveringTopK, shape.dtype(),
@@ -144,8 +161,9 @@ class MobaAttentionPropertiesTest {
         }
     }
 
-    @Property(tries = 60, seed = "20240604")
-    void groupedQueryAttentionEqualsRepeatedKv(@ForAll("shapes") Shape shape, @ForAll @IntRange(min = 2, max = 4) int group) {
+    @ParameterizedTest
+    @MethodSource("groups")
+    void groupedQueryAttentionEqualsRepeatedKv(Shape shape, int group) {
         Shape gqa = new Shape(shape.length(), shape.kvHeads(), group, shape.dim(), shape.blockSize(), shape.topK(),
                 shape.dtype(), shape.seed());
         Qkv data = gqa.data();
@@ -164,9 +182,9 @@ class MobaAttentionPropertiesTest {
         assertMatchesReference(grouped, gqa, data, gqa.topK());
     }
 
-    @Property(tries = 40, seed = "20240605")
-    void sequencesOfABatchNeverSeeEachOther(@ForAll("shapes") Shape shape,
-                                            @ForAll("lengths") List<Integer> lengths) {
+    @ParameterizedTest
+    @MethodSource("batches")
+    void sequencesOfABatchNeverSeeEachOther(Shape shape, List<Integer> lengths) {
         List<Qkv> sequences = sequences(shape, lengths);
         try (MobaAttention layer = Engine.layer(forkJoin, sequences.getFirst(), shape.blockSize(), shape.topK(),
                 shape.dtype(), AttentionMode.MOBA)) {
@@ -181,10 +199,9 @@ class MobaAttentionPropertiesTest {
         }
     }
 
-    @Property(tries = 40, seed = "20240606")
-    void permutingTheBatchPermutesTheOutputs(@ForAll("shapes") Shape shape,
-                                             @ForAll("lengths") List<Integer> lengths,
-                                             @ForAll long shuffleSeed) {
+    @ParameterizedTest
+    @MethodSource("permutations")
+    void permutingTheBatchPermutesTheOutputs(Shape shape, List<Integer> lengths, long shuffleSeed) {
         List<Qkv> sequences = sequences(shape, lengths);
         List<Integer> order = new ArrayList<>();
         for (int i = 0; i < sequences.size(); i++) {
