@@ -22,7 +22,7 @@ public final class JavaBackendProvider implements BackendProvider {
 
     @Override
     public Availability availability() {
-        return Availability.available("pure Java, " + MatMul.LANES * Float.SIZE + "-bit vectors");
+        return Availability.available("pure Java, " + MatMul.describe());
     }
 
     @Override
