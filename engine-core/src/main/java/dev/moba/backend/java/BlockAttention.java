@@ -14,8 +14,8 @@ import jdk.incubator.vector.VectorOperators;
 /**
  * Runs the block tasks of one kv head of a plan, for the query tokens in a given range, on one thread.
  *
- * <p>For each block and each tile of up to {@link Scratch#TILE_ROWS} query rows that read it: gather the rows
- * (pre-scaled), compute their scores against the block's keys ({@link MatMul}), mask keys past each row's position
+ * <p>For each block and each tile of up to {@link Scratch#TILE_ROWS} query rows that read it: gather the rows,
+ * compute their scores against the block's keys ({@link MatMul}), mask keys past each row's position
  * in a causal block, exponentiate against the row maximum, multiply by the block's values ({@link MatMul}) and fold
  * the result into the rows' running softmax state. The work is {@code 4 * headDim} flops per query-key pair on
  * whole tiles of 16 keys.
@@ -57,7 +57,7 @@ final class BlockAttention {
         int[] rows = task.rows();
         int blockStart = task.block() * cache.spec().blockSize();
         float[] queries = scratch.queries;
-        gatherScaled(plan.queries(), rows, start, count, qHeads, dim, plan.scale(), queries);
+        gather(plan.queries(), rows, start, count, dim, queries);
 
         int keys = task.causal()
                 ? plan.firstPosition() + rows[start + count - 1] / qHeads - blockStart + 1
@@ -70,7 +70,7 @@ final class BlockAttention {
 
         for (int i = 0; i < count; i++) {
             int limit = task.causal() ? plan.firstPosition() + rows[start + i] / qHeads - blockStart + 1 : keys;
-            softmaxRow(scores, i * lds, limit, cols, i);
+            softmaxRow(scores, i * lds, limit, cols, plan.scale(), i);
         }
         int ldo = cache.paddedDim();
         float[] outputs = scratch.outputs;
@@ -81,8 +81,11 @@ final class BlockAttention {
         }
     }
 
-    /** Replaces scores[offset, offset+cols) by exp(score - max) over the first {@code limit}, 0 after. */
-    private void softmaxRow(float[] scores, int offset, int limit, int cols, int tileRow) {
+    /**
+     * Replaces scores[offset, offset+cols) by {@code exp(scale * (score - max))} over the first {@code limit}, 0
+     * after, and records the row's scaled maximum and sum.
+     */
+    private void softmaxRow(float[] scores, int offset, int limit, int cols, float scale, int tileRow) {
         if (limit < cols) {
             Arrays.fill(scores, offset + limit, offset + cols, Float.NEGATIVE_INFINITY);
         }
@@ -94,23 +97,18 @@ final class BlockAttention {
         FloatVector sumVector = FloatVector.zero(MatMul.SPECIES);
         for (int c = 0; c < cols; c += MatMul.LANES) {
             FloatVector p = FloatVector.fromArray(MatMul.SPECIES, scores, offset + c)
-                    .sub(max).lanewise(VectorOperators.EXP);
+                    .sub(max).mul(scale).lanewise(VectorOperators.EXP);
             p.intoArray(scores, offset + c);
             sumVector = sumVector.add(p);
         }
-        scratch.rowMax[tileRow] = max;
+        scratch.rowMax[tileRow] = max * scale;
         scratch.rowSum[tileRow] = sumVector.reduceLanes(VectorOperators.ADD);
     }
 
-    private static void gatherScaled(Tensor queries, int[] rows, int start, int count, int qHeads, int dim,
-                                     float scale, float[] out) {
+    private static void gather(Tensor queries, int[] rows, int start, int count, int dim, float[] out) {
         MemorySegment q = queries.segment();
         for (int i = 0; i < count; i++) {
-            int o = i * dim;
-            MemorySegment.copy(q, F32, (long) rows[start + i] * dim * Float.BYTES, out, o, dim);
-            for (int d = 0; d < dim; d++) {
-                out[o + d] *= scale;
-            }
+            MemorySegment.copy(q, F32, (long) rows[start + i] * dim * Float.BYTES, out, i * dim, dim);
         }
     }
 
