@@ -42,6 +42,10 @@ public record GoldenCase(String name, int[] cuSeqlens, HeadLayout layout, int bl
         int blockSize = intField(name, json, "block_size");
         int topK = intField(name, json, "top_k");
         float scale = (float) numberField(name, json, "scale");
+        if (!(scale > 0 && Float.isFinite(scale))) {
+            throw new IllegalArgumentException(name + "/case.json: 'scale' must be a positive finite number, got "
+                    + numberField(name, json, "scale"));
+        }
         int[] cuSeqlens = cuSeqlens(name, json);
         HeadLayout layout;
         try {

@@ -138,6 +138,7 @@ class GoldenCaseFilesTest {
             "\"q_heads\": 2,|\"q_heads\": 3,|qHeads (3) must be a multiple of kvHeads (2)",
             "\"scale\": 0.125,|\"scale\": null,|'scale' is missing",
             "\"scale\": 0.125,|\"scale\": \"x\",|'scale' is not a number: x",
+            "\"scale\": 0.125,|\"scale\": -0.5,|'scale' must be a positive finite number, got -0.5",
     })
     void malformedField(String from, String to, String message) throws IOException {
         editJson(from, to == null ? "" : to);

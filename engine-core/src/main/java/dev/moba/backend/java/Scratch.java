@@ -22,7 +22,7 @@ final class Scratch implements AutoCloseable {
     final float[] rowMax = new float[TILE_ROWS];
     final float[] rowSum = new float[TILE_ROWS];
     float[] topWork = new float[0];
-    private final Arena arena = Arena.ofShared();
+    private Arena decodedArena = Arena.ofShared();
     private MemorySegment decoded = MemorySegment.NULL;
 
     void ensure(int dim, int paddedCols, int paddedDim) {
@@ -38,13 +38,15 @@ final class Scratch implements AutoCloseable {
     /** An fp32 buffer of at least {@code bytes}; contents are overwritten by the caller. */
     MemorySegment decodeBuffer(long bytes) {
         if (decoded.byteSize() < bytes) {
-            decoded = arena.allocate(bytes, 64);
+            decodedArena.close();
+            decodedArena = Arena.ofShared();
+            decoded = decodedArena.allocate(bytes, 64);
         }
         return decoded;
     }
 
     @Override
     public void close() {
-        arena.close();
+        decodedArena.close();
     }
 }
