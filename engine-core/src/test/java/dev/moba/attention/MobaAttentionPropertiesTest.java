@@ -2,7 +2,6 @@ package dev.moba.attention;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import dev.moba.backend.java.JavaBackend;
 import dev.moba.config.AttentionMode;
 import dev.moba.spi.BackendOptions;
 import dev.moba.tensor.DType;
@@ -10,13 +9,12 @@ import dev.moba.testing.Errors;
 import dev.moba.testing.Qkv;
 import dev.moba.testing.RandomTensors;
 import dev.moba.testing.ReferenceMoba;
+import dev.moba.testing.TestBackends;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.SplittableRandom;
 import java.util.stream.IntStream;
 import java.util.stream.Stream;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.Arguments;
 import org.junit.jupiter.params.provider.MethodSource;
@@ -31,21 +29,6 @@ import org.junit.jupiter.params.provider.MethodSource;
 class MobaAttentionPropertiesTest {
 
     private static final double TOLERANCE = 1e-5;
-
-    private static JavaBackend inline;
-    private static JavaBackend forkJoin;
-
-    @BeforeAll
-    static void openBackends() {
-        inline = new JavaBackend(new BackendOptions(1));
-        forkJoin = new JavaBackend(new BackendOptions(2));
-    }
-
-    @AfterAll
-    static void closeBackends() {
-        inline.close();
-        forkJoin.close();
-    }
 
     /** Geometry and settings of one sequence; {@code seed} draws its data. */
     record Shape(int length, int kvHeads, int group, int dim, int blockSize, int topK, DType dtype, long seed) {
@@ -117,7 +100,7 @@ class MobaAttentionPropertiesTest {
     @MethodSource("chunkings")
     void anyChunkingEqualsOneShot(Shape shape, List<Integer> sizes, boolean parallel) {
         Qkv data = shape.data();
-        try (MobaAttention layer = Engine.layer(parallel ? forkJoin : inline, data, shape.blockSize(), shape.topK(),
+        try (MobaAttention layer = Engine.layer(parallel ? TestBackends.FORK_JOIN : TestBackends.INLINE, data, shape.blockSize(), shape.topK(),
                 shape.dtype(), AttentionMode.MOBA)) {
             float[] oneShot = Engine.oneShot(layer, data);
             float[] chunked = Engine.chunked(layer, data, sizes.stream().mapToInt(Integer::intValue).toArray());
@@ -131,7 +114,7 @@ class MobaAttentionPropertiesTest {
     void decodeAfterPrefillEqualsOneShot(Shape shape, int prefill, boolean parallel) {
         Qkv data = shape.data();
         int first = Math.min(prefill, shape.length());
-        try (MobaAttention layer = Engine.layer(parallel ? forkJoin : inline, data, shape.blockSize(), shape.topK(),
+        try (MobaAttention layer = Engine.layer(parallel ? TestBackends.FORK_JOIN : TestBackends.INLINE, data, shape.blockSize(), shape.topK(),
                 shape.dtype(), AttentionMode.MOBA);
              Sequence sequence = layer.openSequence()) {
             float[] oneShot = Engine.oneShot(layer, data);
@@ -150,9 +133,9 @@ class MobaAttentionPropertiesTest {
     void topKCoveringEveryBlockIsDenseCausal(Shape shape, int extra, int chunk) {
         Qkv data = shape.data();
         int coveringTopK = shape.blocks() + extra;
-        try (MobaAttention moba = Engine.layer(forkJoin, data, shape.blockSize(), coveringTopK, shape.dtype(),
+        try (MobaAttention moba = Engine.layer(TestBackends.FORK_JOIN, data, shape.blockSize(), coveringTopK, shape.dtype(),
                 AttentionMode.MOBA);
-             MobaAttention full = Engine.layer(forkJoin, data, shape.blockSize(), shape.topK(), shape.dtype(),
+             MobaAttention full = Engine.layer(TestBackends.FORK_JOIN, data, shape.blockSize(), shape.topK(), shape.dtype(),
                      AttentionMode.FULL)) {
             float[] sparse = Engine.chunked(moba, data, Math.max(1, chunk));
             float[] dense = Engine.chunked(full, data, Math.max(1, chunk));
@@ -170,11 +153,11 @@ class MobaAttentionPropertiesTest {
         Qkv repeated = data.repeatKv();
         float[] grouped;
         float[] expanded;
-        try (MobaAttention layer = Engine.layer(forkJoin, data, gqa.blockSize(), gqa.topK(), gqa.dtype(),
+        try (MobaAttention layer = Engine.layer(TestBackends.FORK_JOIN, data, gqa.blockSize(), gqa.topK(), gqa.dtype(),
                 AttentionMode.MOBA)) {
             grouped = Engine.chunked(layer, data, 37);
         }
-        try (MobaAttention layer = Engine.layer(forkJoin, repeated, gqa.blockSize(), gqa.topK(), gqa.dtype(),
+        try (MobaAttention layer = Engine.layer(TestBackends.FORK_JOIN, repeated, gqa.blockSize(), gqa.topK(), gqa.dtype(),
                 AttentionMode.MOBA)) {
             expanded = Engine.chunked(layer, repeated, 37);
         }
@@ -186,7 +169,7 @@ class MobaAttentionPropertiesTest {
     @MethodSource("batches")
     void sequencesOfABatchNeverSeeEachOther(Shape shape, List<Integer> lengths) {
         List<Qkv> sequences = sequences(shape, lengths);
-        try (MobaAttention layer = Engine.layer(forkJoin, sequences.getFirst(), shape.blockSize(), shape.topK(),
+        try (MobaAttention layer = Engine.layer(TestBackends.FORK_JOIN, sequences.getFirst(), shape.blockSize(), shape.topK(),
                 shape.dtype(), AttentionMode.MOBA)) {
             List<float[]> together = Engine.batch(layer, sequences);
             for (int s = 0; s < sequences.size(); s++) {
@@ -208,7 +191,7 @@ class MobaAttentionPropertiesTest {
             order.add(i);
         }
         java.util.Collections.shuffle(order, new java.util.Random(shuffleSeed));
-        try (MobaAttention layer = Engine.layer(forkJoin, sequences.getFirst(), shape.blockSize(), shape.topK(),
+        try (MobaAttention layer = Engine.layer(TestBackends.FORK_JOIN, sequences.getFirst(), shape.blockSize(), shape.topK(),
                 shape.dtype(), AttentionMode.MOBA)) {
             List<float[]> inOrder = Engine.batch(layer, sequences);
             List<float[]> permuted = Engine.batch(layer, order.stream().map(sequences::get).toList());

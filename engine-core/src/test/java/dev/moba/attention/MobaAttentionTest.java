@@ -2,7 +2,6 @@ package dev.moba.attention;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import dev.moba.backend.java.JavaBackend;
 import dev.moba.config.AttentionMode;
 import dev.moba.spi.BackendOptions;
 import dev.moba.tensor.DType;
@@ -11,9 +10,8 @@ import dev.moba.testing.Errors;
 import dev.moba.testing.Qkv;
 import dev.moba.testing.RandomTensors;
 import dev.moba.testing.ReferenceMoba;
+import dev.moba.testing.TestBackends;
 import java.lang.foreign.Arena;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
@@ -21,23 +19,11 @@ import org.junit.jupiter.params.provider.ValueSource;
 /** Corner cases of {@link MobaAttention} on the Java backend, against {@link ReferenceMoba}. */
 class MobaAttentionTest {
 
-    private static JavaBackend backend;
-
-    @BeforeAll
-    static void open() {
-        backend = new JavaBackend(new BackendOptions(2));
-    }
-
-    @AfterAll
-    static void close() {
-        backend.close();
-    }
-
     @ParameterizedTest(name = "group {0}")
     @ValueSource(ints = {64, 65, 80, 130})
     void queryGroupsLargerThanATileAreGatedCorrectly(int group) {
         Qkv data = new RandomTensors(group).qkv(40, group, 1, 3);
-        try (MobaAttention layer = Engine.layer(backend, data, 4, 3, DType.FP32, AttentionMode.MOBA)) {
+        try (MobaAttention layer = Engine.layer(TestBackends.FORK_JOIN, data, 4, 3, DType.FP32, AttentionMode.MOBA)) {
             float[] out = Engine.chunked(layer, data, 13);
             float[] expected = ReferenceMoba.withDefaultScale(group, 1, 3, 4, 3).run(data.q(), data.k(), data.v());
             assertThat(Errors.maxAbs(out, expected)).isLessThanOrEqualTo(1e-5);
@@ -47,7 +33,7 @@ class MobaAttentionTest {
     @Test
     void headDimOf256() {
         Qkv data = new RandomTensors(256).qkv(150, 2, 1, 256);
-        try (MobaAttention layer = Engine.layer(backend, data, 32, 2, DType.FP32, AttentionMode.MOBA)) {
+        try (MobaAttention layer = Engine.layer(TestBackends.FORK_JOIN, data, 32, 2, DType.FP32, AttentionMode.MOBA)) {
             float[] out = Engine.chunked(layer, data, 100, 1, 7);
             float[] expected = ReferenceMoba.withDefaultScale(2, 1, 256, 32, 2).run(data.q(), data.k(), data.v());
             assertThat(Errors.maxAbs(out, expected)).isLessThanOrEqualTo(1e-5);
@@ -58,7 +44,7 @@ class MobaAttentionTest {
     @ValueSource(ints = {1_000, 1 << 20, Integer.MAX_VALUE})
     void hugeTopKInMobaModeIsDenseCausal(int topK) {
         Qkv data = new RandomTensors(7).qkv(70, 4, 2, 8);
-        try (MobaAttention layer = Engine.layer(backend, data, 4, topK, DType.FP32, AttentionMode.MOBA)) {
+        try (MobaAttention layer = Engine.layer(TestBackends.FORK_JOIN, data, 4, topK, DType.FP32, AttentionMode.MOBA)) {
             float[] out = Engine.chunked(layer, data, 70, 1);
             float[] dense = ReferenceMoba.withDefaultScale(4, 2, 8, 4, ReferenceMoba.FULL)
                     .run(data.q(), data.k(), data.v());
@@ -69,7 +55,7 @@ class MobaAttentionTest {
     @Test
     void fullModeIgnoresTopK() {
         Qkv data = new RandomTensors(8).qkv(50, 2, 2, 4);
-        try (MobaAttention layer = Engine.layer(backend, data, 8, 1, DType.FP32, AttentionMode.FULL)) {
+        try (MobaAttention layer = Engine.layer(TestBackends.FORK_JOIN, data, 8, 1, DType.FP32, AttentionMode.FULL)) {
             float[] out = Engine.chunked(layer, data, 9);
             float[] dense = ReferenceMoba.withDefaultScale(2, 2, 4, 8, ReferenceMoba.FULL)
                     .run(data.q(), data.k(), data.v());
@@ -82,7 +68,7 @@ class MobaAttentionTest {
     @Test
     void emptyChunkChangesNothing() {
         Qkv data = new RandomTensors(9).qkv(20, 2, 1, 4);
-        try (MobaAttention layer = Engine.layer(backend, data, 4, 2, DType.FP32, AttentionMode.MOBA);
+        try (MobaAttention layer = Engine.layer(TestBackends.FORK_JOIN, data, 4, 2, DType.FP32, AttentionMode.MOBA);
              Sequence sequence = layer.openSequence();
              Arena arena = Arena.ofConfined()) {
             float[] head = Engine.feed(layer, sequence, data.slice(0, 10), 10);
@@ -102,7 +88,7 @@ class MobaAttentionTest {
     @Test
     void sequenceTracksLengthSealedBlocksAndMemory() {
         Qkv data = new RandomTensors(10).qkv(11, 2, 2, 4);
-        try (MobaAttention layer = Engine.layer(backend, data, 4, 2, DType.FP32, AttentionMode.MOBA)) {
+        try (MobaAttention layer = Engine.layer(TestBackends.FORK_JOIN, data, 4, 2, DType.FP32, AttentionMode.MOBA)) {
             Sequence sequence = layer.openSequence();
             assertThat(sequence.length()).isZero();
             assertThat(sequence.sealedBlocks()).isZero();
@@ -123,7 +109,7 @@ class MobaAttentionTest {
         Qkv data = new RandomTensors(11).qkv(3, 1, 1, 2);
         Sequence a;
         Sequence b;
-        try (MobaAttention layer = Engine.layer(backend, data, 2, 1, DType.FP32, AttentionMode.MOBA)) {
+        try (MobaAttention layer = Engine.layer(TestBackends.FORK_JOIN, data, 2, 1, DType.FP32, AttentionMode.MOBA)) {
             a = layer.openSequence();
             b = layer.openSequence();
             Engine.feed(layer, a, data, 3);
@@ -136,7 +122,7 @@ class MobaAttentionTest {
     void explicitScaleIsUsed() {
         Qkv data = new RandomTensors(12).qkv(30, 2, 1, 8);
         var config = new dev.moba.config.MobaConfig(5, 2, 0.9f, DType.FP32, AttentionMode.MOBA);
-        try (MobaAttention layer = new MobaAttention(config, new dev.moba.config.HeadLayout(2, 1, 8), backend)) {
+        try (MobaAttention layer = new MobaAttention(config, new dev.moba.config.HeadLayout(2, 1, 8), TestBackends.FORK_JOIN)) {
             float[] out = Engine.chunked(layer, data, 30);
             float[] expected = new ReferenceMoba(2, 1, 8, 5, 2, 0.9f).run(data.q(), data.k(), data.v());
             assertThat(Errors.maxAbs(out, expected)).isLessThanOrEqualTo(1e-5);

@@ -3,29 +3,15 @@ package dev.moba.verify;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
-import dev.moba.backend.java.JavaBackend;
 import dev.moba.spi.BackendOptions;
 import dev.moba.tensor.DType;
 import dev.moba.tensor.Tensor;
 import dev.moba.testing.GoldenCases;
+import dev.moba.testing.TestBackends;
 import java.lang.foreign.Arena;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
 class CaseRunnerTest {
-
-    private static JavaBackend backend;
-
-    @BeforeAll
-    static void open() {
-        backend = new JavaBackend(new BackendOptions(2));
-    }
-
-    @AfterAll
-    static void close() {
-        backend.close();
-    }
 
     /** The golden case with its expected output replaced by {@code expected}. */
     private static GoldenCase withExpected(GoldenCase c, Tensor expected) {
@@ -37,7 +23,7 @@ class CaseRunnerTest {
     void reportsAPassingCase() {
         try (Arena arena = Arena.ofConfined()) {
             GoldenCase c = GoldenCases.load("gqa", DType.FP32, arena);
-            CaseResult result = new CaseRunner(backend, DType.FP32, 0).run(c);
+            CaseResult result = new CaseRunner(TestBackends.FORK_JOIN, DType.FP32, 0).run(c);
             assertThat(result.name()).isEqualTo("gqa");
             assertThat(result.elements()).isEqualTo(777L * 4 * 32);
             assertThat(result.maxAbs()).isLessThanOrEqualTo(1e-5);
@@ -53,7 +39,7 @@ class CaseRunnerTest {
             float[] shifted = c.expected().toFloatArray();
             shifted[1234] += 1e-3f;
             Tensor expected = Tensor.of(arena, DType.FP32, 777, 4, 32, shifted);
-            CaseResult result = new CaseRunner(backend, DType.FP32, 0).run(withExpected(c, expected));
+            CaseResult result = new CaseRunner(TestBackends.FORK_JOIN, DType.FP32, 0).run(withExpected(c, expected));
             assertThat(result.maxAbs()).isBetween(0.9e-3, 1.1e-3);
             assertThat(result.pass()).isFalse();
         }
@@ -66,7 +52,7 @@ class CaseRunnerTest {
             float[] broken = c.expected().toFloatArray();
             broken[0] = Float.NaN;
             Tensor expected = Tensor.of(arena, DType.FP32, 777, 4, 32, broken);
-            CaseResult result = new CaseRunner(backend, DType.FP32, 0).run(withExpected(c, expected));
+            CaseResult result = new CaseRunner(TestBackends.FORK_JOIN, DType.FP32, 0).run(withExpected(c, expected));
             assertThat(result.maxAbs()).isNaN();
             assertThat(result.pass()).isFalse();
         }
@@ -74,7 +60,7 @@ class CaseRunnerTest {
 
     @Test
     void rejectsANegativeChunk() {
-        assertThatThrownBy(() -> new CaseRunner(backend, DType.FP32, -1))
+        assertThatThrownBy(() -> new CaseRunner(TestBackends.FORK_JOIN, DType.FP32, -1))
                 .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("chunk must be >= 0");
     }
 }

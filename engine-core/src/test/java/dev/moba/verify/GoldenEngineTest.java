@@ -2,38 +2,21 @@ package dev.moba.verify;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import dev.moba.backend.java.JavaBackend;
 import dev.moba.spi.BackendOptions;
 import dev.moba.tensor.DType;
 import dev.moba.tensor.Tensor;
 import dev.moba.testing.Errors;
 import dev.moba.testing.GoldenCases;
+import dev.moba.testing.TestBackends;
 import java.lang.foreign.Arena;
 import java.util.ArrayList;
 import java.util.List;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.Arguments;
 import org.junit.jupiter.params.provider.MethodSource;
 
 /** Every golden case through the engine with the Java backend, per storage type, chunking and thread count. */
 class GoldenEngineTest {
-
-    private static JavaBackend inline;
-    private static JavaBackend forkJoin;
-
-    @BeforeAll
-    static void openBackends() {
-        inline = new JavaBackend(new BackendOptions(1));
-        forkJoin = new JavaBackend(new BackendOptions(2));
-    }
-
-    @AfterAll
-    static void closeBackends() {
-        inline.close();
-        forkJoin.close();
-    }
 
     static List<Arguments> runs() {
         List<Arguments> runs = new ArrayList<>();
@@ -54,7 +37,7 @@ class GoldenEngineTest {
     void matchesGoldenOutput(String name, DType dtype, int chunk, int threads) {
         try (Arena arena = Arena.ofConfined()) {
             GoldenCase c = GoldenCases.load(name, dtype, arena);
-            Tensor out = new CaseRunner(threads == 1 ? inline : forkJoin, dtype, chunk).output(c, arena);
+            Tensor out = new CaseRunner(threads == 1 ? TestBackends.INLINE : TestBackends.FORK_JOIN, dtype, chunk).output(c, arena);
             float[] actual = out.toFloatArray();
             float[] expected = c.expected().toFloatArray();
             double max = Errors.maxAbs(actual, expected);
