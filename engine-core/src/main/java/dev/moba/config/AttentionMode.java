@@ -1,5 +1,7 @@
 package dev.moba.config;
 
+import java.util.Locale;
+
 /** How a layer chooses the keys each query attends. */
 public enum AttentionMode {
     /** Top-k block selection: the current block plus the {@code topK - 1} best-scoring earlier blocks. */
@@ -9,7 +11,7 @@ public enum AttentionMode {
 
     /** Parses {@code moba} or {@code full}, case-insensitively. */
     public static AttentionMode parse(String text) {
-        return switch (text.trim().toLowerCase(java.util.Locale.ROOT)) {
+        return switch (text.trim().toLowerCase(Locale.ROOT)) {
             case "moba" -> MOBA;
             case "full" -> FULL;
             default -> throw new IllegalArgumentException("mode must be 'moba' or 'full', got '" + text + "'");

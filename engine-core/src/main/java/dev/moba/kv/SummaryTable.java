@@ -4,6 +4,7 @@ import dev.moba.spi.SealedBlock;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
+import java.util.Objects;
 
 /**
  * The frozen mean keys of a sequence's sealed blocks, as the router keeps them for gating.
@@ -82,7 +83,7 @@ public final class SummaryTable implements AutoCloseable {
 
     /** Mean key of {@code block}, kv head {@code j}, element {@code d}. */
     public float mean(int block, int j, int d) {
-        java.util.Objects.checkIndex(block, blocks);
+        Objects.checkIndex(block, blocks);
         return segment.getAtIndex(F32, index(j, d, block));
     }
 

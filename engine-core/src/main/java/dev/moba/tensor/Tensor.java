@@ -116,7 +116,7 @@ public final class Tensor {
      * copy for fp32.
      */
     public void read(long from, float[] dst, int offset, int count) {
-        java.util.Objects.checkFromIndexSize(from, count, size());
+        Objects.checkFromIndexSize(from, count, size());
         if (dtype == DType.FP32) {
             MemorySegment.copy(segment, ValueLayout.JAVA_FLOAT_UNALIGNED, from * Float.BYTES, dst, offset, count);
             return;

@@ -1,6 +1,7 @@
 package dev.moba.backend.java;
 
 import dev.moba.kv.HostKvCache;
+import dev.moba.kv.HostLayout;
 import dev.moba.plan.AttendPlan;
 import dev.moba.plan.BlockTask;
 import dev.moba.tensor.DType;
@@ -62,7 +63,7 @@ final class BlockAttention {
         int keys = task.causal()
                 ? plan.firstPosition() + rows[start + count - 1] / qHeads - blockStart + 1
                 : cache.spec().blockSize();
-        int cols = dev.moba.kv.HostLayout.padColumns(keys);
+        int cols = HostLayout.padColumns(keys);
         int lds = cache.paddedBlock();
         float[] scores = scratch.scores;
         MatMul.multiply(queries, dim, count, dim, block.segment, block.keysOffset, cache.paddedBlock(), cols,

@@ -6,6 +6,7 @@ import dev.moba.kv.HostLayout;
 import dev.moba.kv.SummaryTable;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
+import java.util.Arrays;
 
 /**
  * Gates the query rows of one kv head's group, for the tokens in a given range, on one thread: scores a tile of
@@ -65,7 +66,7 @@ final class BlockGate {
     private static void fillNone(int[] selection, int r0, int rows, int kvHead, int group, int qHeads, int picks) {
         for (int r = r0; r < r0 + rows; r++) {
             int row = r / group * qHeads + kvHead * group + r % group;
-            java.util.Arrays.fill(selection, row * picks, (row + 1) * picks, -1);
+            Arrays.fill(selection, row * picks, (row + 1) * picks, -1);
         }
     }
 }

@@ -15,6 +15,7 @@ import java.util.List;
 import java.util.concurrent.ConcurrentLinkedDeque;
 import java.util.concurrent.ForkJoinPool;
 import java.util.concurrent.ForkJoinTask;
+import java.util.function.Consumer;
 
 /**
  * The pure-Java backend: KV in off-heap host blocks ({@link HostKvCache}), gating and block attention on Vector
@@ -132,7 +133,7 @@ public final class JavaBackend implements Backend {
         }
     }
 
-    private void withScratch(java.util.function.Consumer<Scratch> work) {
+    private void withScratch(Consumer<Scratch> work) {
         Scratch scratch = scratches.pollFirst();
         if (scratch == null) {
             scratch = new Scratch();
