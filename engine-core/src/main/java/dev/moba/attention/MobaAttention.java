@@ -96,7 +96,8 @@ public final class MobaAttention implements AutoCloseable {
      * {@code [n, qHeads, headDim]}, allocated in {@code arena}. A sequence may appear at most once per call.
      *
      * @throws IllegalArgumentException for a chunk that does not fit its sequence (shapes, non-finite values,
-     *                                  closed or foreign sequence); nothing has changed then
+     *                                  a position other than the sequence's length, closed or foreign
+     *                                  sequence); nothing has changed then
      */
     public List<Tensor> forward(List<Chunk> chunks, Arena arena) {
         validate(chunks);
@@ -207,6 +208,11 @@ public final class MobaAttention implements AutoCloseable {
             }
             if (!seen.add(sequence)) {
                 throw new IllegalArgumentException("a sequence appears twice in one batch" + where);
+            }
+            if (chunk.position() != Chunk.NEXT && chunk.position() != sequence.length()) {
+                throw new IllegalArgumentException("chunk starts at position " + chunk.position()
+                        + " but the sequence holds " + sequence.length() + " tokens: positions must follow on"
+                        + " without gaps or repeats" + where);
             }
             requireShape("q", chunk.q(), layout.qHeads(), where);
             requireShape("k", chunk.k(), layout.kvHeads(), where);

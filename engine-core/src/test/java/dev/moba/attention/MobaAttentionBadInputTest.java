@@ -169,6 +169,17 @@ class MobaAttentionBadInputTest {
         add(cases, "the same sequence twice in a batch", "a sequence appears twice in one batch (chunk 2)",
                 (t, arena) -> t.layer.forward(
                         List.of(t.victimChunk(arena), t.bystanderChunk(arena), t.victimChunk(arena)), arena));
+        add(cases, "a gap in positions", "chunk starts at position 6 but the sequence holds 5 tokens",
+                (t, arena) -> {
+                    Chunk c = t.victimChunk(arena);
+                    t.layer.forward(List.of(new Chunk(t.victim, PREFIX + 1, c.q(), c.k(), c.v())), arena);
+                });
+        add(cases, "a repeated position in a batch", "chunk starts at position 3 but the sequence holds 5 tokens"
+                + ": positions must follow on without gaps or repeats (chunk 1)", (t, arena) -> {
+                    Chunk c = t.bystanderChunk(arena);
+                    t.layer.forward(List.of(t.victimChunk(arena), new Chunk(t.bystander, PREFIX - 2, c.q(), c.k(),
+                            c.v())), arena);
+                });
         add(cases, "a null sequence", "sequence does not belong to this layer",
                 (t, arena) -> {
                     Chunk c = t.victimChunk(arena);
@@ -218,6 +229,20 @@ class MobaAttentionBadInputTest {
             assertThat(actual.cache().readValues(arena, 0, actual.length()).toFloatArray())
                     .containsExactly(expected.cache().readValues(arena, 0, expected.length()).toFloatArray());
         }
+    }
+
+    @Test
+    void aStatedPositionThatFollowsOnIsAccepted() {
+        try (Arena arena = Arena.ofConfined()) {
+            Chunk next = victimChunk(arena);
+            Tensor stated = layer.forward(List.of(new Chunk(victim, PREFIX, next.q(), next.k(), next.v())), arena)
+                    .getFirst();
+            Tensor unstated = layer.forward(victimControl, next.q(), next.k(), next.v(), arena);
+            assertThat(Errors.maxAbs(stated.toFloatArray(), unstated.toFloatArray())).isLessThanOrEqualTo(Engine.SAME);
+            assertThat(victim.length()).isEqualTo(PREFIX + 4);
+        }
+        assertThatThrownBy(() -> new Chunk(victim, -2, null, null, null)).isInstanceOf(IllegalArgumentException.class)
+                .hasMessage("position must be >= 0 (or Chunk.NEXT), got -2");
     }
 
     @Test
