@@ -33,8 +33,9 @@ import java.util.Set;
  * and recording their mean keys), selects each query's blocks (gating, one backend call for the batch), inverts the
  * selection into per-block work (planning) and runs it (attention, one backend call for the batch).
  *
- * <p>Inputs are validated before anything changes: a rejected call leaves every sequence as it was. Not
- * thread-safe: calls on one instance must not overlap.
+ * <p>Inputs are validated before anything changes: a rejected call leaves every sequence as it was, and a call
+ * that fails later (a backend error) is undone before its error is thrown. Not thread-safe: calls on one instance
+ * must not overlap.
  *
  * <pre>{@code
  * try (Backend backend = Backends.open("java", BackendOptions.defaults());
@@ -98,6 +99,8 @@ public final class MobaAttention implements AutoCloseable {
      * @throws IllegalArgumentException for a chunk that does not fit its sequence (shapes, non-finite values,
      *                                  a position other than the sequence's length, closed or foreign
      *                                  sequence); nothing has changed then
+     * @throws RuntimeException         from the backend; the chunks are then not accepted, every sequence stands
+     *                                  where it stood before the call
      */
     public List<Tensor> forward(List<Chunk> chunks, Arena arena) {
         validate(chunks);
@@ -109,30 +112,47 @@ public final class MobaAttention implements AutoCloseable {
                 queries.add(roundedCopy(chunk.q(), scratch));
                 firstPositions.add(chunk.sequence().length());
             }
-            for (Chunk chunk : chunks) {
-                for (SealedBlock block : chunk.sequence().cache().append(chunk.k(), chunk.v())) {
-                    chunk.sequence().summaries().add(block);
+            try {
+                return run(chunks, queries, firstPositions, scratch, arena);
+            } catch (RuntimeException | Error e) {
+                // The chunks were not accepted: put every sequence back where it stood.
+                for (int i = 0; i < chunks.size(); i++) {
+                    Sequence sequence = chunks.get(i).sequence();
+                    sequence.cache().truncate(Math.min(firstPositions.get(i), sequence.length()));
+                    sequence.summaries().truncate(Math.min(firstPositions.get(i) / config.blockSize(),
+                            sequence.summaries().blocks()));
                 }
+                throw e;
             }
-            List<Selection> selections = select(chunks, queries, firstPositions);
-            List<AttendPlan> plans = new ArrayList<>(chunks.size());
-            for (int i = 0; i < chunks.size(); i++) {
-                Sequence sequence = chunks.get(i).sequence();
-                var tasks = Planner.plan(selections.get(i), firstPositions.get(i), queries.get(i).tokens(),
-                        config.blockSize(), layout);
-                plans.add(new AttendPlan(sequence.cache(), queries.get(i), firstPositions.get(i), scale, layout,
-                        tasks));
-            }
-            List<Partials> partials = backend.attend(plans, scratch);
-            List<Tensor> outputs = new ArrayList<>(chunks.size());
-            for (int i = 0; i < chunks.size(); i++) {
-                Tensor out = Tensor.allocate(arena, DType.FP32, queries.get(i).tokens(), layout.qHeads(),
-                        layout.headDim());
-                MemorySegment.copy(partials.get(i).output(), 0, out.segment(), 0, out.segment().byteSize());
-                outputs.add(out);
-            }
-            return List.copyOf(outputs);
         }
+    }
+
+    /** Appends, gates, plans and attends the validated chunks. */
+    private List<Tensor> run(List<Chunk> chunks, List<Tensor> queries, List<Integer> firstPositions, Arena scratch,
+                             Arena arena) {
+        for (Chunk chunk : chunks) {
+            for (SealedBlock block : chunk.sequence().cache().append(chunk.k(), chunk.v())) {
+                chunk.sequence().summaries().add(block);
+            }
+        }
+        List<Selection> selections = select(chunks, queries, firstPositions);
+        List<AttendPlan> plans = new ArrayList<>(chunks.size());
+        for (int i = 0; i < chunks.size(); i++) {
+            Sequence sequence = chunks.get(i).sequence();
+            var tasks = Planner.plan(selections.get(i), firstPositions.get(i), queries.get(i).tokens(),
+                    config.blockSize(), layout);
+            plans.add(new AttendPlan(sequence.cache(), queries.get(i), firstPositions.get(i), scale, layout,
+                    tasks));
+        }
+        List<Partials> partials = backend.attend(plans, scratch);
+        List<Tensor> outputs = new ArrayList<>(chunks.size());
+        for (int i = 0; i < chunks.size(); i++) {
+            Tensor out = Tensor.allocate(arena, DType.FP32, queries.get(i).tokens(), layout.qHeads(),
+                    layout.headDim());
+            MemorySegment.copy(partials.get(i).output(), 0, out.segment(), 0, out.segment().byteSize());
+            outputs.add(out);
+        }
+        return List.copyOf(outputs);
     }
 
     /** Closes every open sequence. The backend belongs to the caller and stays open. */

@@ -9,6 +9,7 @@ import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import java.util.Objects;
 
@@ -115,6 +116,32 @@ public final class HostKvCache implements KvCache {
         }
         length += n;
         return List.copyOf(sealed);
+    }
+
+    @Override
+    public void truncate(int newLength) {
+        ensureOpen();
+        if (newLength < 0 || newLength > length) {
+            throw new IllegalArgumentException("cannot truncate " + length + " tokens to " + newLength);
+        }
+        // Positions past the new length stay in memory until overwritten: kernels never read past a query's own
+        // position. The open block's key sum is rebuilt in the order the appends built it.
+        Arrays.fill(openKeySum, 0);
+        DType dtype = spec.dtype();
+        int blockSize = spec.blockSize();
+        int filled = newLength % blockSize;
+        if (filled > 0) {
+            MemorySegment block = blocks.get(newLength / blockSize);
+            for (int slot = 0; slot < filled; slot++) {
+                for (int j = 0; j < spec.kvHeads(); j++) {
+                    long keyBase = keysOffset(j) / dtype.bytes() + slot;
+                    for (int d = 0; d < spec.headDim(); d++) {
+                        openKeySum[j * spec.headDim() + d] += dtype.get(block, keyBase + (long) d * paddedBlock);
+                    }
+                }
+            }
+        }
+        length = newLength;
     }
 
     @Override

@@ -53,6 +53,19 @@ public final class SummaryTable implements AutoCloseable {
         blocks++;
     }
 
+    /** Forgets the means of blocks {@code count} and after, leaving their columns zero. */
+    public void truncate(int count) {
+        if (count < 0 || count > blocks) {
+            throw new IllegalArgumentException("cannot truncate " + blocks + " block means to " + count);
+        }
+        for (int j = 0; j < kvHeads; j++) {
+            for (int d = 0; d < headDim; d++) {
+                segment.asSlice(index(j, d, count) * Float.BYTES, (long) (blocks - count) * Float.BYTES).fill((byte) 0);
+            }
+        }
+        blocks = count;
+    }
+
     /** Sealed blocks held. */
     public int blocks() {
         return blocks;

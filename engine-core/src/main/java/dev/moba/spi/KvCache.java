@@ -24,6 +24,15 @@ public interface KvCache extends AutoCloseable {
      */
     List<SealedBlock> append(Tensor k, Tensor v);
 
+    /**
+     * Forgets every position at or after {@code length}, so the cache is as it was when it held {@code length}
+     * tokens: the engine undoes an append this way when the rest of its chunk's work fails. A block this reopens
+     * gets its running key sum back; its mean is computed afresh when it fills again.
+     *
+     * @throws IllegalArgumentException unless {@code 0 <= length <= length()}
+     */
+    void truncate(int length);
+
     /** Copies the stored keys of positions {@code [from, to)} out as fp32, for tests and tools. */
     Tensor readKeys(Arena arena, int from, int to);
 

@@ -50,6 +50,34 @@ class HostKvCacheTest {
 
     @ParameterizedTest
     @EnumSource(DType.class)
+    void truncatingUndoesAppendsAsIfTheyNeverCame(DType storage) {
+        try (HostKvCache cache = new HostKvCache(new KvSpec(HEADS, DIM, BLOCK, storage));
+             HostKvCache fresh = new HostKvCache(new KvSpec(HEADS, DIM, BLOCK, storage));
+             Arena arena = Arena.ofConfined()) {
+            append(cache, arena, DType.FP32, 0, 4);
+            // Values past the truncation point differ from the ones appended again after it.
+            cache.append(tensor(arena, DType.FP32, values, 4, 11), tensor(arena, DType.FP32, keys, 4, 11));
+            cache.truncate(4);
+            assertThat(cache.length()).isEqualTo(4);
+            List<SealedBlock> again = append(cache, arena, DType.FP32, 4, 13);
+            append(fresh, arena, DType.FP32, 0, 4);
+            List<SealedBlock> expected = append(fresh, arena, DType.FP32, 4, 13);
+            assertThat(again).extracting(SealedBlock::index).containsExactly(1, 2, 3);
+            for (int i = 0; i < again.size(); i++) {
+                assertThat(again.get(i).mean()).containsExactly(expected.get(i).mean());
+            }
+            assertThat(cache.readKeys(arena, 0, 13).toFloatArray())
+                    .containsExactly(fresh.readKeys(arena, 0, 13).toFloatArray());
+            assertThat(cache.readValues(arena, 0, 13).toFloatArray())
+                    .containsExactly(fresh.readValues(arena, 0, 13).toFloatArray());
+            assertThatThrownBy(() -> cache.truncate(14)).isInstanceOf(IllegalArgumentException.class)
+                    .hasMessage("cannot truncate 13 tokens to 14");
+            assertThatThrownBy(() -> cache.truncate(-1)).isInstanceOf(IllegalArgumentException.class);
+        }
+    }
+
+    @ParameterizedTest
+    @EnumSource(DType.class)
     void sealedMeansAreTheFp32MeansOfTheStoredKeys(DType storage) {
         try (HostKvCache cache = new HostKvCache(new KvSpec(HEADS, DIM, BLOCK, storage));
              Arena arena = Arena.ofConfined()) {

@@ -52,6 +52,30 @@ class SummaryTableTest {
     }
 
     @Test
+    void truncatingForgetsLaterBlocksAndZeroesTheirColumns() {
+        try (SummaryTable table = new SummaryTable(2, 3)) {
+            for (int b = 0; b < 5; b++) {
+                table.add(block(b, 2, 3));
+            }
+            table.truncate(2);
+            assertThat(table.blocks()).isEqualTo(2);
+            assertThat(table.mean(1, 1, 2)).isEqualTo(value(1, 1, 2));
+            for (int j = 0; j < 2; j++) {
+                for (int d = 0; d < 3; d++) {
+                    for (int column = 2; column < 5; column++) {
+                        long index = table.headOffset(j) / 4 + (long) d * table.capacity() + column;
+                        assertThat(table.segment().getAtIndex(ValueLayout.JAVA_FLOAT, index)).isZero();
+                    }
+                }
+            }
+            table.add(block(2, 2, 3));
+            assertThat(table.mean(2, 0, 1)).isEqualTo(value(2, 0, 1));
+            assertThatThrownBy(() -> table.truncate(4)).isInstanceOf(IllegalArgumentException.class)
+                    .hasMessage("cannot truncate 3 block means to 4");
+        }
+    }
+
+    @Test
     void rejectsBlocksOutOfOrderOrOfTheWrongSize() {
         try (SummaryTable table = new SummaryTable(1, 4)) {
             table.add(block(0, 1, 4));
