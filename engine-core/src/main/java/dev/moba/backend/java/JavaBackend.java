@@ -29,6 +29,12 @@ public final class JavaBackend implements Backend {
     /** Tokens per unit of work below which a kv head's rows are not split further. */
     private static final int MIN_UNIT_TOKENS = 64;
 
+    /**
+     * Tokens per unit of work above which a kv head's rows are split even on one thread: a unit's queries and
+     * output rows (2048 tokens of 8 heads of 128 floats: 8 MB each) then stay in cache while its blocks stream by.
+     */
+    private static final int MAX_UNIT_TOKENS = 2048;
+
     private final int threads;
     private final ForkJoinPool pool;
     private final ConcurrentLinkedDeque<Scratch> scratches = new ConcurrentLinkedDeque<>();
@@ -108,6 +114,7 @@ public final class JavaBackend implements Backend {
         if (threads == 1) {
             parts = 1;
         }
+        parts = Math.max(parts, (tokens + MAX_UNIT_TOKENS - 1) / MAX_UNIT_TOKENS);
         for (int j = 0; j < kvHeads; j++) {
             for (int p = 0; p < parts; p++) {
                 int from = (int) ((long) tokens * p / parts);

@@ -9,14 +9,17 @@ import jdk.incubator.vector.VectorSpecies;
  * The one dense kernel of the Java backend: {@code C[rows][cols] = A[rows][inner] * B[inner][cols]} in fp32, with
  * {@code A} and {@code C} on the heap and {@code B} in a memory segment (a KV block or the summary table).
  *
- * <p>Register-blocked: a tile of 6 rows x 2 vectors of {@code C} (12 accumulators, which with two loads of
- * {@code B} and one broadcast of {@code A} fits the 16 registers of AVX2) stays in registers while {@code inner}
- * runs; each step costs 12 fused multiply-adds for 2 vector loads. Columns are the outer loop so the panel of
- * {@code B} a tile reads stays in L1 across all row tiles. {@code cols} must be a multiple of the vector length
- * (host layouts pad rows to 16 floats for that reason).
+ * <p>Register-blocked: a tile of 6 rows of {@code C} stays in registers while a slice of {@code inner} runs, each
+ * step broadcasting 6 elements of {@code A} against vector loads of {@code B}. The tile is 4 vectors wide where the
+ * hardware has 32 vector registers (512-bit vectors: 24 accumulators) and 2 where it has 16 (AVX2: 12
+ * accumulators; a wider tile there spills). {@code inner} runs in slices of {@link #INNER_SLICE}, and columns
+ * outside rows, so the panel of {@code B} a tile reads stays in L1 across all row tiles; the tiles of later slices
+ * add to {@code C}. {@code cols} must be a multiple of the vector length (host layouts pad rows to 16 floats for
+ * that reason).
  *
- * <p>Measured in place (a whole prefill) this shape beat 4x4 and 6x4 tiles on AVX-512 too, where 6x4 looked
- * fastest in isolation but ran five times slower inside the engine.
+ * <p>Each tile method is written out in full, with no helper calls: the JIT must inline every vector operation of
+ * a kernel to keep its accumulators in registers, and a 6x4 kernel that stored through small helper methods ran
+ * five times slower.
  */
 final class MatMul {
 
@@ -24,6 +27,13 @@ final class MatMul {
     static final int LANES = SPECIES.length();
     /** Rows of {@code C} per register tile. Row tiles of callers are best a multiple of it. */
     static final int TILE_ROWS = 6;
+    /** Vectors per register tile: 4 with 512-bit vectors (32 registers), else 2. */
+    static final int TILE_VECTORS = LANES >= 16 ? 4 : 2;
+    /**
+     * Steps of {@code inner} per pass over the tiles: 128 for 4-vector tiles, whose panels of a 512-key block would
+     * not fit L1; 2-vector tiles run {@code inner} whole, which measured faster on AVX2.
+     */
+    static final int INNER_SLICE = TILE_VECTORS == 4 ? 128 : Integer.MAX_VALUE;
     private static final ByteOrder ORDER = ByteOrder.nativeOrder();
     private static final long VECTOR_BYTES = (long) LANES * Float.BYTES;
 
@@ -31,7 +41,7 @@ final class MatMul {
 
     /** The kernel shape in use, for logs. */
     static String describe() {
-        return (LANES * Float.SIZE) + "-bit vectors, " + TILE_ROWS + "x2 register tile";
+        return (LANES * Float.SIZE) + "-bit vectors, " + TILE_ROWS + "x" + TILE_VECTORS + " register tile";
     }
 
     /**
@@ -48,30 +58,151 @@ final class MatMul {
             throw new IllegalArgumentException("cols " + cols + " is not a multiple of " + LANES);
         }
         long rowBytes = (long) ldb * Float.BYTES;
+        int k0 = 0;
+        do {
+            int slice = Math.min(INNER_SLICE, inner - k0);
+            multiplySlice(a, lda, k0, rows, slice, b, bOffset + k0 * rowBytes, rowBytes, cols, c, ldc, k0 > 0);
+            k0 += slice;
+        } while (k0 < inner);
+    }
+
+    /** {@code C} (+)= {@code A[:, k0 .. k0 + inner) * B}, where {@code b} is already at row {@code k0}. */
+    private static void multiplySlice(float[] a, int lda, int k0, int rows, int inner, MemorySegment b, long bOffset,
+                                      long rowBytes, int cols, float[] c, int ldc, boolean accumulate) {
         int wideRows = rows - rows % TILE_ROWS;
         int col = 0;
+        if (TILE_VECTORS == 4) {
+            for (; col + 4 * LANES <= cols; col += 4 * LANES) {
+                long p = bOffset + (long) col * Float.BYTES;
+                for (int r = 0; r < wideRows; r += TILE_ROWS) {
+                    tile6x4(a, r * lda + k0, lda, inner, b, p, rowBytes, c, r * ldc + col, ldc, accumulate);
+                }
+            }
+        }
         for (; col + 2 * LANES <= cols; col += 2 * LANES) {
             long p = bOffset + (long) col * Float.BYTES;
             for (int r = 0; r < wideRows; r += TILE_ROWS) {
-                tile6x2(a, lda, r, inner, b, p, rowBytes, c, r * ldc + col, ldc);
-            }
-            for (int r = wideRows; r < rows; r++) {
-                tile1x2(a, r * lda, inner, b, p, rowBytes, c, r * ldc + col);
+                tile6x2(a, r * lda + k0, lda, inner, b, p, rowBytes, c, r * ldc + col, ldc, accumulate);
             }
         }
-        if (col < cols) {
+        for (; col < cols; col += LANES) {
             long p = bOffset + (long) col * Float.BYTES;
-            for (int r = 0; r < rows; r++) {
-                tile1x1(a, r * lda, inner, b, p, rowBytes, c, r * ldc + col);
+            for (int r = 0; r < wideRows; r += TILE_ROWS) {
+                tile6x1(a, r * lda + k0, lda, inner, b, p, rowBytes, c, r * ldc + col, ldc, accumulate);
+            }
+        }
+        for (int r = wideRows; r < rows; r++) {
+            for (col = 0; col < cols; col += LANES) {
+                tile1x1(a, r * lda + k0, inner, b, bOffset + (long) col * Float.BYTES, rowBytes, c, r * ldc + col,
+                        accumulate);
             }
         }
     }
 
-    private static void tile6x2(float[] a, int lda, int r, int inner, MemorySegment b, long p, long rowBytes,
-                                float[] c, int o, int ldc) {
-        FloatVector c00 = FloatVector.zero(SPECIES), c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00;
-        FloatVector c30 = c00, c31 = c00, c40 = c00, c41 = c00, c50 = c00, c51 = c00;
-        int a0 = r * lda;
+    private static void tile6x4(float[] a, int a0, int lda, int inner, MemorySegment b, long p, long rowBytes,
+                                float[] c, int o, int ldc, boolean accumulate) {
+        FloatVector zero = FloatVector.zero(SPECIES);
+        FloatVector c00 = accumulate ? FloatVector.fromArray(SPECIES, c, o) : zero;
+        FloatVector c01 = accumulate ? FloatVector.fromArray(SPECIES, c, o + 1 * LANES) : zero;
+        FloatVector c02 = accumulate ? FloatVector.fromArray(SPECIES, c, o + 2 * LANES) : zero;
+        FloatVector c03 = accumulate ? FloatVector.fromArray(SPECIES, c, o + 3 * LANES) : zero;
+        FloatVector c10 = accumulate ? FloatVector.fromArray(SPECIES, c, o + 1 * ldc) : zero;
+        FloatVector c11 = accumulate ? FloatVector.fromArray(SPECIES, c, o + 1 * ldc + 1 * LANES) : zero;
+        FloatVector c12 = accumulate ? FloatVector.fromArray(SPECIES, c, o + 1 * ldc + 2 * LANES) : zero;
+        FloatVector c13 = accumulate ? FloatVector.fromArray(SPECIES, c, o + 1 * ldc + 3 * LANES) : zero;
+        FloatVector c20 = accumulate ? FloatVector.fromArray(SPECIES, c, o + 2 * ldc) : zero;
+        FloatVector c21 = accumulate ? FloatVector.fromArray(SPECIES, c, o + 2 * ldc + 1 * LANES) : zero;
+        FloatVector c22 = accumulate ? FloatVector.fromArray(SPECIES, c, o + 2 * ldc + 2 * LANES) : zero;
+        FloatVector c23 = accumulate ? FloatVector.fromArray(SPECIES, c, o + 2 * ldc + 3 * LANES) : zero;
+        FloatVector c30 = accumulate ? FloatVector.fromArray(SPECIES, c, o + 3 * ldc) : zero;
+        FloatVector c31 = accumulate ? FloatVector.fromArray(SPECIES, c, o + 3 * ldc + 1 * LANES) : zero;
+        FloatVector c32 = accumulate ? FloatVector.fromArray(SPECIES, c, o + 3 * ldc + 2 * LANES) : zero;
+        FloatVector c33 = accumulate ? FloatVector.fromArray(SPECIES, c, o + 3 * ldc + 3 * LANES) : zero;
+        FloatVector c40 = accumulate ? FloatVector.fromArray(SPECIES, c, o + 4 * ldc) : zero;
+        FloatVector c41 = accumulate ? FloatVector.fromArray(SPECIES, c, o + 4 * ldc + 1 * LANES) : zero;
+        FloatVector c42 = accumulate ? FloatVector.fromArray(SPECIES, c, o + 4 * ldc + 2 * LANES) : zero;
+        FloatVector c43 = accumulate ? FloatVector.fromArray(SPECIES, c, o + 4 * ldc + 3 * LANES) : zero;
+        FloatVector c50 = accumulate ? FloatVector.fromArray(SPECIES, c, o + 5 * ldc) : zero;
+        FloatVector c51 = accumulate ? FloatVector.fromArray(SPECIES, c, o + 5 * ldc + 1 * LANES) : zero;
+        FloatVector c52 = accumulate ? FloatVector.fromArray(SPECIES, c, o + 5 * ldc + 2 * LANES) : zero;
+        FloatVector c53 = accumulate ? FloatVector.fromArray(SPECIES, c, o + 5 * ldc + 3 * LANES) : zero;
+        for (int k = 0; k < inner; k++, p += rowBytes) {
+            FloatVector b0 = FloatVector.fromMemorySegment(SPECIES, b, p, ORDER);
+            FloatVector b1 = FloatVector.fromMemorySegment(SPECIES, b, p + VECTOR_BYTES, ORDER);
+            FloatVector b2 = FloatVector.fromMemorySegment(SPECIES, b, p + 2 * VECTOR_BYTES, ORDER);
+            FloatVector b3 = FloatVector.fromMemorySegment(SPECIES, b, p + 3 * VECTOR_BYTES, ORDER);
+            FloatVector x = FloatVector.broadcast(SPECIES, a[a0 + k]);
+            c00 = b0.fma(x, c00);
+            c01 = b1.fma(x, c01);
+            c02 = b2.fma(x, c02);
+            c03 = b3.fma(x, c03);
+            x = FloatVector.broadcast(SPECIES, a[a0 + lda + k]);
+            c10 = b0.fma(x, c10);
+            c11 = b1.fma(x, c11);
+            c12 = b2.fma(x, c12);
+            c13 = b3.fma(x, c13);
+            x = FloatVector.broadcast(SPECIES, a[a0 + 2 * lda + k]);
+            c20 = b0.fma(x, c20);
+            c21 = b1.fma(x, c21);
+            c22 = b2.fma(x, c22);
+            c23 = b3.fma(x, c23);
+            x = FloatVector.broadcast(SPECIES, a[a0 + 3 * lda + k]);
+            c30 = b0.fma(x, c30);
+            c31 = b1.fma(x, c31);
+            c32 = b2.fma(x, c32);
+            c33 = b3.fma(x, c33);
+            x = FloatVector.broadcast(SPECIES, a[a0 + 4 * lda + k]);
+            c40 = b0.fma(x, c40);
+            c41 = b1.fma(x, c41);
+            c42 = b2.fma(x, c42);
+            c43 = b3.fma(x, c43);
+            x = FloatVector.broadcast(SPECIES, a[a0 + 5 * lda + k]);
+            c50 = b0.fma(x, c50);
+            c51 = b1.fma(x, c51);
+            c52 = b2.fma(x, c52);
+            c53 = b3.fma(x, c53);
+        }
+        c00.intoArray(c, o);
+        c01.intoArray(c, o + 1 * LANES);
+        c02.intoArray(c, o + 2 * LANES);
+        c03.intoArray(c, o + 3 * LANES);
+        c10.intoArray(c, o + 1 * ldc);
+        c11.intoArray(c, o + 1 * ldc + 1 * LANES);
+        c12.intoArray(c, o + 1 * ldc + 2 * LANES);
+        c13.intoArray(c, o + 1 * ldc + 3 * LANES);
+        c20.intoArray(c, o + 2 * ldc);
+        c21.intoArray(c, o + 2 * ldc + 1 * LANES);
+        c22.intoArray(c, o + 2 * ldc + 2 * LANES);
+        c23.intoArray(c, o + 2 * ldc + 3 * LANES);
+        c30.intoArray(c, o + 3 * ldc);
+        c31.intoArray(c, o + 3 * ldc + 1 * LANES);
+        c32.intoArray(c, o + 3 * ldc + 2 * LANES);
+        c33.intoArray(c, o + 3 * ldc + 3 * LANES);
+        c40.intoArray(c, o + 4 * ldc);
+        c41.intoArray(c, o + 4 * ldc + 1 * LANES);
+        c42.intoArray(c, o + 4 * ldc + 2 * LANES);
+        c43.intoArray(c, o + 4 * ldc + 3 * LANES);
+        c50.intoArray(c, o + 5 * ldc);
+        c51.intoArray(c, o + 5 * ldc + 1 * LANES);
+        c52.intoArray(c, o + 5 * ldc + 2 * LANES);
+        c53.intoArray(c, o + 5 * ldc + 3 * LANES);
+    }
+
+    private static void tile6x2(float[] a, int a0, int lda, int inner, MemorySegment b, long p, long rowBytes,
+                                float[] c, int o, int ldc, boolean accumulate) {
+        FloatVector zero = FloatVector.zero(SPECIES);
+        FloatVector c00 = accumulate ? FloatVector.fromArray(SPECIES, c, o) : zero;
+        FloatVector c01 = accumulate ? FloatVector.fromArray(SPECIES, c, o + 1 * LANES) : zero;
+        FloatVector c10 = accumulate ? FloatVector.fromArray(SPECIES, c, o + 1 * ldc) : zero;
+        FloatVector c11 = accumulate ? FloatVector.fromArray(SPECIES, c, o + 1 * ldc + 1 * LANES) : zero;
+        FloatVector c20 = accumulate ? FloatVector.fromArray(SPECIES, c, o + 2 * ldc) : zero;
+        FloatVector c21 = accumulate ? FloatVector.fromArray(SPECIES, c, o + 2 * ldc + 1 * LANES) : zero;
+        FloatVector c30 = accumulate ? FloatVector.fromArray(SPECIES, c, o + 3 * ldc) : zero;
+        FloatVector c31 = accumulate ? FloatVector.fromArray(SPECIES, c, o + 3 * ldc + 1 * LANES) : zero;
+        FloatVector c40 = accumulate ? FloatVector.fromArray(SPECIES, c, o + 4 * ldc) : zero;
+        FloatVector c41 = accumulate ? FloatVector.fromArray(SPECIES, c, o + 4 * ldc + 1 * LANES) : zero;
+        FloatVector c50 = accumulate ? FloatVector.fromArray(SPECIES, c, o + 5 * ldc) : zero;
+        FloatVector c51 = accumulate ? FloatVector.fromArray(SPECIES, c, o + 5 * ldc + 1 * LANES) : zero;
         for (int k = 0; k < inner; k++, p += rowBytes) {
             FloatVector b0 = FloatVector.fromMemorySegment(SPECIES, b, p, ORDER);
             FloatVector b1 = FloatVector.fromMemorySegment(SPECIES, b, p + VECTOR_BYTES, ORDER);
@@ -94,36 +225,61 @@ final class MatMul {
             c50 = b0.fma(x, c50);
             c51 = b1.fma(x, c51);
         }
-        store2(c, o, c00, c01);
-        store2(c, o + ldc, c10, c11);
-        store2(c, o + 2 * ldc, c20, c21);
-        store2(c, o + 3 * ldc, c30, c31);
-        store2(c, o + 4 * ldc, c40, c41);
-        store2(c, o + 5 * ldc, c50, c51);
+        c00.intoArray(c, o);
+        c01.intoArray(c, o + 1 * LANES);
+        c10.intoArray(c, o + 1 * ldc);
+        c11.intoArray(c, o + 1 * ldc + 1 * LANES);
+        c20.intoArray(c, o + 2 * ldc);
+        c21.intoArray(c, o + 2 * ldc + 1 * LANES);
+        c30.intoArray(c, o + 3 * ldc);
+        c31.intoArray(c, o + 3 * ldc + 1 * LANES);
+        c40.intoArray(c, o + 4 * ldc);
+        c41.intoArray(c, o + 4 * ldc + 1 * LANES);
+        c50.intoArray(c, o + 5 * ldc);
+        c51.intoArray(c, o + 5 * ldc + 1 * LANES);
     }
 
-    private static void tile1x2(float[] a, int a0, int inner, MemorySegment b, long p, long rowBytes, float[] c,
-                                int o) {
-        FloatVector c0 = FloatVector.zero(SPECIES), c1 = c0;
+    private static void tile6x1(float[] a, int a0, int lda, int inner, MemorySegment b, long p, long rowBytes,
+                                float[] c, int o, int ldc, boolean accumulate) {
+        FloatVector zero = FloatVector.zero(SPECIES);
+        FloatVector c00 = accumulate ? FloatVector.fromArray(SPECIES, c, o) : zero;
+        FloatVector c10 = accumulate ? FloatVector.fromArray(SPECIES, c, o + 1 * ldc) : zero;
+        FloatVector c20 = accumulate ? FloatVector.fromArray(SPECIES, c, o + 2 * ldc) : zero;
+        FloatVector c30 = accumulate ? FloatVector.fromArray(SPECIES, c, o + 3 * ldc) : zero;
+        FloatVector c40 = accumulate ? FloatVector.fromArray(SPECIES, c, o + 4 * ldc) : zero;
+        FloatVector c50 = accumulate ? FloatVector.fromArray(SPECIES, c, o + 5 * ldc) : zero;
         for (int k = 0; k < inner; k++, p += rowBytes) {
+            FloatVector b0 = FloatVector.fromMemorySegment(SPECIES, b, p, ORDER);
             FloatVector x = FloatVector.broadcast(SPECIES, a[a0 + k]);
-            c0 = FloatVector.fromMemorySegment(SPECIES, b, p, ORDER).fma(x, c0);
-            c1 = FloatVector.fromMemorySegment(SPECIES, b, p + VECTOR_BYTES, ORDER).fma(x, c1);
+            c00 = b0.fma(x, c00);
+            x = FloatVector.broadcast(SPECIES, a[a0 + lda + k]);
+            c10 = b0.fma(x, c10);
+            x = FloatVector.broadcast(SPECIES, a[a0 + 2 * lda + k]);
+            c20 = b0.fma(x, c20);
+            x = FloatVector.broadcast(SPECIES, a[a0 + 3 * lda + k]);
+            c30 = b0.fma(x, c30);
+            x = FloatVector.broadcast(SPECIES, a[a0 + 4 * lda + k]);
+            c40 = b0.fma(x, c40);
+            x = FloatVector.broadcast(SPECIES, a[a0 + 5 * lda + k]);
+            c50 = b0.fma(x, c50);
         }
-        store2(c, o, c0, c1);
+        c00.intoArray(c, o);
+        c10.intoArray(c, o + 1 * ldc);
+        c20.intoArray(c, o + 2 * ldc);
+        c30.intoArray(c, o + 3 * ldc);
+        c40.intoArray(c, o + 4 * ldc);
+        c50.intoArray(c, o + 5 * ldc);
     }
 
     private static void tile1x1(float[] a, int a0, int inner, MemorySegment b, long p, long rowBytes, float[] c,
-                                int o) {
-        FloatVector acc = FloatVector.zero(SPECIES);
+                                int o, boolean accumulate) {
+        FloatVector zero = FloatVector.zero(SPECIES);
+        FloatVector c00 = accumulate ? FloatVector.fromArray(SPECIES, c, o) : zero;
         for (int k = 0; k < inner; k++, p += rowBytes) {
-            acc = FloatVector.fromMemorySegment(SPECIES, b, p, ORDER).fma(FloatVector.broadcast(SPECIES, a[a0 + k]), acc);
+            FloatVector b0 = FloatVector.fromMemorySegment(SPECIES, b, p, ORDER);
+            FloatVector x = FloatVector.broadcast(SPECIES, a[a0 + k]);
+            c00 = b0.fma(x, c00);
         }
-        acc.intoArray(c, o);
-    }
-
-    private static void store2(float[] c, int offset, FloatVector v0, FloatVector v1) {
-        v0.intoArray(c, offset);
-        v1.intoArray(c, offset + LANES);
+        c00.intoArray(c, o);
     }
 }
