@@ -3,20 +3,17 @@ package dev.moba.attention;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
-import dev.moba.backend.java.JavaBackend;
 import dev.moba.config.AttentionMode;
-import dev.moba.spi.BackendOptions;
 import dev.moba.tensor.DType;
 import dev.moba.tensor.Tensor;
 import dev.moba.testing.Errors;
 import dev.moba.testing.Qkv;
 import dev.moba.testing.RandomTensors;
+import dev.moba.testing.TestBackends;
 import java.lang.foreign.Arena;
 import java.util.ArrayList;
 import java.util.List;
-import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Named;
 import org.junit.jupiter.api.Test;
@@ -35,8 +32,6 @@ class MobaAttentionBadInputTest {
     private static final int NEXT = 12;
     private static final DType F32 = DType.FP32;
 
-    private static JavaBackend backend;
-
     private final Qkv a = new RandomTensors(1).qkv(NEXT, 4, 2, 4);
     private final Qkv b = new RandomTensors(2).qkv(NEXT, 4, 2, 4);
     private MobaAttention layer;
@@ -45,19 +40,9 @@ class MobaAttentionBadInputTest {
     private Sequence bystander;
     private Sequence bystanderControl;
 
-    @BeforeAll
-    static void openBackend() {
-        backend = new JavaBackend(new BackendOptions(2));
-    }
-
-    @AfterAll
-    static void closeBackend() {
-        backend.close();
-    }
-
     @BeforeEach
     void prefill() {
-        layer = Engine.layer(backend, a, 3, 2, F32, AttentionMode.MOBA);
+        layer = Engine.layer(TestBackends.FORK_JOIN, a, 3, 2, F32, AttentionMode.MOBA);
         victim = layer.openSequence();
         victimControl = layer.openSequence();
         bystander = layer.openSequence();
@@ -160,7 +145,7 @@ class MobaAttentionBadInputTest {
         });
         add(cases, "a sequence of another layer in a batch", "sequence does not belong to this layer (chunk 1)",
                 (t, arena) -> {
-                    try (MobaAttention other = Engine.layer(backend, t.a, 3, 2, F32, AttentionMode.MOBA)) {
+                    try (MobaAttention other = Engine.layer(TestBackends.FORK_JOIN, t.a, 3, 2, F32, AttentionMode.MOBA)) {
                         Chunk c = t.victimChunk(arena);
                         t.layer.forward(List.of(t.bystanderChunk(arena),
                                 new Chunk(other.openSequence(), c.q(), c.k(), c.v())), arena);
@@ -247,7 +232,7 @@ class MobaAttentionBadInputTest {
 
     @Test
     void aSequenceOfAnotherLayerIsLeftAlone() {
-        try (MobaAttention other = Engine.layer(backend, a, 3, 2, F32, AttentionMode.MOBA);
+        try (MobaAttention other = Engine.layer(TestBackends.FORK_JOIN, a, 3, 2, F32, AttentionMode.MOBA);
              Arena arena = Arena.ofConfined()) {
             Sequence foreign = other.openSequence();
             Sequence control = other.openSequence();
