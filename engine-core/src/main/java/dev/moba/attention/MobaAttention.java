@@ -16,7 +16,6 @@ import dev.moba.tensor.DType;
 import dev.moba.tensor.Tensor;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
-import java.lang.foreign.ValueLayout;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.IdentityHashMap;
@@ -47,6 +46,9 @@ import java.util.Set;
  * }</pre>
  */
 public final class MobaAttention implements AutoCloseable {
+
+    /** The longest sequence: positions stay far from int overflow in every index computation. */
+    public static final int MAX_TOKENS = Integer.MAX_VALUE / 2;
 
     private final MobaConfig config;
     private final HeadLayout layout;
@@ -109,7 +111,7 @@ public final class MobaAttention implements AutoCloseable {
             List<Tensor> queries = new ArrayList<>(chunks.size());
             List<Integer> firstPositions = new ArrayList<>(chunks.size());
             for (Chunk chunk : chunks) {
-                queries.add(roundedCopy(chunk.q(), scratch));
+                queries.add(chunk.q().roundedCopy(config.dtype(), scratch));
                 firstPositions.add(chunk.sequence().length());
             }
             try {
@@ -169,7 +171,6 @@ public final class MobaAttention implements AutoCloseable {
 
     /** Gated selections per chunk; {@code null} entries in full mode, where every earlier block is read. */
     private List<Selection> select(List<Chunk> chunks, List<Tensor> queries, List<Integer> firstPositions) {
-        int picks = config.historyPicks();
         List<Selection> selections = new ArrayList<>(Collections.nCopies(chunks.size(), null));
         if (config.mode() == AttentionMode.FULL) {
             return selections;
@@ -178,12 +179,9 @@ public final class MobaAttention implements AutoCloseable {
         List<Integer> requestIndex = new ArrayList<>();
         for (int i = 0; i < chunks.size(); i++) {
             int tokens = queries.get(i).tokens();
-            int rows = tokens * layout.qHeads();
-            // No query of the chunk has more candidates than its last one: a larger top-k only adds empty slots.
-            int candidates = tokens == 0 ? 0 : (firstPositions.get(i) + tokens - 1) / config.blockSize();
-            int chunkPicks = Math.min(picks, candidates);
+            int chunkPicks = GateRequest.picksFor(config, firstPositions.get(i), tokens);
             if (chunkPicks == 0) {
-                selections.set(i, new Selection(rows, 0, new int[0]));
+                selections.set(i, Selection.none(tokens * layout.qHeads()));
                 continue;
             }
             requests.add(new GateRequest(queries.get(i), firstPositions.get(i), chunks.get(i).sequence().summaries(),
@@ -197,20 +195,6 @@ public final class MobaAttention implements AutoCloseable {
             }
         }
         return selections;
-    }
-
-    /** q as fp32 holding the values the storage dtype can represent, as the kernels read it. */
-    private Tensor roundedCopy(Tensor q, Arena arena) {
-        Tensor copy = Tensor.allocate(arena, DType.FP32, q.tokens(), q.heads(), q.dim());
-        int rowLength = q.heads() * q.dim();
-        float[] row = new float[rowLength];
-        for (int t = 0; t < q.tokens(); t++) {
-            q.read((long) t * rowLength, row, 0, rowLength);
-            config.dtype().roundInPlace(row);
-            MemorySegment.copy(row, 0, copy.segment(), ValueLayout.JAVA_FLOAT, (long) t * rowLength * Float.BYTES,
-                    rowLength);
-        }
-        return copy;
     }
 
     private void validate(List<Chunk> chunks) {
@@ -234,29 +218,10 @@ public final class MobaAttention implements AutoCloseable {
                         + " but the sequence holds " + sequence.length() + " tokens: positions must follow on"
                         + " without gaps or repeats" + where);
             }
-            requireShape("q", chunk.q(), layout.qHeads(), where);
-            requireShape("k", chunk.k(), layout.kvHeads(), where);
-            requireShape("v", chunk.v(), layout.kvHeads(), where);
-            if (chunk.k().tokens() != chunk.q().tokens() || chunk.v().tokens() != chunk.q().tokens()) {
-                throw new IllegalArgumentException("q, k and v must have the same number of tokens, got "
-                        + chunk.q().tokens() + ", " + chunk.k().tokens() + ", " + chunk.v().tokens() + where);
+            ChunkChecks.requireFits(layout, chunk.q(), chunk.k(), chunk.v(), where);
+            if ((long) sequence.length() + chunk.q().tokens() > MAX_TOKENS) {
+                throw new IllegalArgumentException("sequence would exceed " + MAX_TOKENS + " tokens" + where);
             }
-            if ((long) sequence.length() + chunk.q().tokens() > Integer.MAX_VALUE / 2) {
-                throw new IllegalArgumentException("sequence would exceed " + Integer.MAX_VALUE / 2 + " tokens" + where);
-            }
-            chunk.q().requireFinite("q" + where);
-            chunk.k().requireFinite("k" + where);
-            chunk.v().requireFinite("v" + where);
-        }
-    }
-
-    private void requireShape(String name, Tensor t, int heads, String where) {
-        if (t == null) {
-            throw new IllegalArgumentException(name + " is missing" + where);
-        }
-        if (t.heads() != heads || t.dim() != layout.headDim()) {
-            throw new IllegalArgumentException(name + " has shape " + t.shapeText() + " but the layer expects [n, "
-                    + heads + ", " + layout.headDim() + "]" + where);
         }
     }
 }

@@ -1,6 +1,7 @@
 package dev.moba.gating;
 
 import dev.moba.config.HeadLayout;
+import dev.moba.config.MobaConfig;
 import dev.moba.kv.SummaryTable;
 import dev.moba.tensor.Tensor;
 
@@ -22,6 +23,19 @@ import dev.moba.tensor.Tensor;
  */
 public record GateRequest(
         Tensor queries, int firstPosition, SummaryTable summaries, int picks, int blockSize, HeadLayout layout) {
+
+    /**
+     * History blocks to select per query of a chunk of {@code tokens} starting at {@code firstPosition}: the
+     * configured {@code topK - 1}, or fewer when no query of the chunk has that many candidates (its last query has
+     * the most). Zero means there is nothing to gate.
+     */
+    public static int picksFor(MobaConfig config, int firstPosition, int tokens) {
+        if (tokens == 0) {
+            return 0;
+        }
+        int candidates = (firstPosition + tokens - 1) / config.blockSize();
+        return Math.min(config.historyPicks(), candidates);
+    }
 
     /** Query rows: {@code tokens * qHeads}. */
     public int rows() {

@@ -18,6 +18,11 @@ public record Selection(int rows, int picks, int[] blocks) {
         }
     }
 
+    /** A selection of no history blocks for {@code rows} rows. */
+    public static Selection none(int rows) {
+        return new Selection(rows, 0, new int[0]);
+    }
+
     /** The block in slot {@code slot} of row {@code row}, or {@code -1}. */
     public int block(int row, int slot) {
         return blocks[row * picks + slot];

@@ -96,7 +96,7 @@ public final class HostKvCache implements KvCache {
         int blocksNeeded = (length + n + blockSize - 1) / blockSize;
         while (blocks.size() < blocksNeeded) {
             // Allocate before writing anything: a failed allocation leaves the cache as it was.
-            blocks.add(arena.allocate(spec.kvHeads() * (keysBytesPerHead + valuesBytesPerHead), 64));
+            blocks.add(arena.allocate(blockBytes(), 64));
         }
         List<SealedBlock> sealed = new ArrayList<>();
         int rowLength = spec.kvHeads() * spec.headDim();
@@ -155,8 +155,21 @@ public final class HostKvCache implements KvCache {
     }
 
     @Override
+    public long bytesToAppend(int tokens) {
+        if (tokens < 0) {
+            throw new IllegalArgumentException("tokens must be >= 0, got " + tokens);
+        }
+        long blocksNeeded = ((long) length + tokens + spec.blockSize() - 1) / spec.blockSize();
+        return Math.max(0, blocksNeeded - blocks.size()) * blockBytes();
+    }
+
+    @Override
     public long bytesReserved() {
-        return (long) blocks.size() * spec.kvHeads() * (keysBytesPerHead + valuesBytesPerHead);
+        return blocks.size() * blockBytes();
+    }
+
+    private long blockBytes() {
+        return spec.kvHeads() * (keysBytesPerHead + valuesBytesPerHead);
     }
 
     @Override

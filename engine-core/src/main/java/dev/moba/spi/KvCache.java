@@ -39,6 +39,12 @@ public interface KvCache extends AutoCloseable {
     /** Copies the stored values of positions {@code [from, to)} out as fp32, for tests and tools. */
     Tensor readValues(Arena arena, int from, int to);
 
+    /**
+     * Bytes of memory that appending {@code tokens} more positions would add to {@link #bytesReserved()}: the
+     * engine checks its memory budget with this before it appends.
+     */
+    long bytesToAppend(int tokens);
+
     /** Bytes of memory this cache holds. */
     long bytesReserved();
 

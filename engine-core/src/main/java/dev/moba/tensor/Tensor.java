@@ -13,6 +13,9 @@ import java.util.Objects;
  */
 public final class Tensor {
 
+    /** A thread that owns no memory: only memory every thread may read is accessible by it. */
+    private static final Thread NOT_AN_OWNER = Thread.ofVirtual().unstarted(() -> {});
+
     private final MemorySegment segment;
     private final DType dtype;
     private final int tokens;
@@ -102,6 +105,38 @@ public final class Tensor {
         Objects.checkFromToIndex(from, to, tokens);
         long rowBytes = (long) heads * dim * dtype.bytes();
         return new Tensor(segment.asSlice(from * rowBytes, (to - from) * rowBytes), dtype, to - from, heads, dim);
+    }
+
+    /** A copy of this tensor, same dtype and shape, in {@code arena}. */
+    public Tensor copy(Arena arena) {
+        Tensor copy = allocate(arena, dtype, tokens, heads, dim);
+        MemorySegment.copy(segment, 0, copy.segment, 0, segment.byteSize());
+        return copy;
+    }
+
+    /**
+     * Whether threads other than the caller may read this tensor (its memory is global, automatic or shared),
+     * as work handed to other threads needs.
+     */
+    public boolean isShared() {
+        return segment.isAccessibleBy(NOT_AN_OWNER);
+    }
+
+    /**
+     * An fp32 copy in {@code arena} holding the values {@code storage} can represent (round to nearest even), as
+     * kernels that store in {@code storage} see them. Costs one pass over the tensor.
+     */
+    public Tensor roundedCopy(DType storage, Arena arena) {
+        Tensor copy = allocate(arena, DType.FP32, tokens, heads, dim);
+        int rowLength = heads * dim;
+        float[] row = new float[rowLength];
+        for (int t = 0; t < tokens; t++) {
+            read((long) t * rowLength, row, 0, rowLength);
+            storage.roundInPlace(row);
+            MemorySegment.copy(row, 0, copy.segment, ValueLayout.JAVA_FLOAT, (long) t * rowLength * Float.BYTES,
+                    rowLength);
+        }
+        return copy;
     }
 
     /** All elements decoded to fp32, row-major. */

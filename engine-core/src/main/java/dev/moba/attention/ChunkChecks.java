@@ -1,0 +1,41 @@
+package dev.moba.attention;
+
+import dev.moba.config.HeadLayout;
+import dev.moba.tensor.Tensor;
+
+/**
+ * The checks every chunk passes before anything changes: q, k and v present, shaped for the layer, of one length,
+ * and finite. Shared by the core and the streaming engine so both refuse the same input with the same words.
+ */
+public final class ChunkChecks {
+
+    private ChunkChecks() {}
+
+    /**
+     * Throws {@link IllegalArgumentException} naming the problem, suffixed with {@code where} (may be empty), unless
+     * q is {@code [n, qHeads, headDim]}, k and v are {@code [n, kvHeads, headDim]} and every value is finite.
+     * Costs one pass over the three tensors.
+     */
+    public static void requireFits(HeadLayout layout, Tensor q, Tensor k, Tensor v, String where) {
+        requireShape(layout, "q", q, layout.qHeads(), where);
+        requireShape(layout, "k", k, layout.kvHeads(), where);
+        requireShape(layout, "v", v, layout.kvHeads(), where);
+        if (k.tokens() != q.tokens() || v.tokens() != q.tokens()) {
+            throw new IllegalArgumentException("q, k and v must have the same number of tokens, got " + q.tokens()
+                    + ", " + k.tokens() + ", " + v.tokens() + where);
+        }
+        q.requireFinite("q" + where);
+        k.requireFinite("k" + where);
+        v.requireFinite("v" + where);
+    }
+
+    private static void requireShape(HeadLayout layout, String name, Tensor t, int heads, String where) {
+        if (t == null) {
+            throw new IllegalArgumentException(name + " is missing" + where);
+        }
+        if (t.heads() != heads || t.dim() != layout.headDim()) {
+            throw new IllegalArgumentException(name + " has shape " + t.shapeText() + " but the layer expects [n, "
+                    + heads + ", " + layout.headDim() + "]" + where);
+        }
+    }
+}
