@@ -52,8 +52,11 @@ public final class BlockShard extends AbstractBehavior<BlockShard.Command> {
      */
     public record Attend(Tensor queries, int firstPosition, float scale, List<List<BlockTask>> tasksByKvHead) {}
 
-    /** Forgets every position at or after {@code length} (relative to the shard): the router undoing a chunk. */
-    public record Truncate(int length) implements Command {}
+    /**
+     * Forgets every position at or after {@code length} (relative to the shard), freeing the blocks past it: the
+     * router undoing a chunk. Answered with an empty {@link Done}.
+     */
+    public record Truncate(long request, int length, ActorRef<Reply> replyTo) implements Command {}
 
     /** Frees the shard's blocks and stops it. */
     public record Close(ActorRef<Closed> replyTo) implements Command {}
@@ -161,7 +164,12 @@ public final class BlockShard extends AbstractBehavior<BlockShard.Command> {
     }
 
     private Behavior<Command> onTruncate(Truncate truncate) {
-        cache.truncate(truncate.length());
+        try {
+            cache.truncate(truncate.length());
+        } finally {
+            charge();
+        }
+        truncate.replyTo().tell(new Done(truncate.request(), spec.shard(), List.of(), null));
         return this;
     }
 

@@ -142,6 +142,7 @@ final class LayerRouter implements AutoCloseable {
         private final List<SealedBlock> sealed = new ArrayList<>();
         private final SortedMap<Integer, ShardResult> results = new TreeMap<>();
         private boolean attendSent;
+        private boolean rollingBack;
         private int awaiting;
         private RuntimeException failure;
 
@@ -165,6 +166,9 @@ final class LayerRouter implements AutoCloseable {
             } catch (RuntimeException e) {
                 fail(e);
             }
+            if (awaiting == 0 && failure != null) {
+                rollBack();
+            }
         }
 
         /** Whether every reply is in and the chunk is finished, well or not. */
@@ -178,6 +182,9 @@ final class LayerRouter implements AutoCloseable {
                 return complete();
             }
             awaiting--;
+            if (rollingBack) {
+                return complete();
+            }
             switch (reply) {
                 case BlockShard.Done done -> {
                     sealed.addAll(done.sealed());
@@ -200,6 +207,9 @@ final class LayerRouter implements AutoCloseable {
                     fail(e);
                 }
             }
+            if (awaiting == 0 && failure != null) {
+                rollBack();
+            }
             return complete();
         }
 
@@ -210,7 +220,6 @@ final class LayerRouter implements AutoCloseable {
         LayerOutput finish() {
             try {
                 if (failure != null) {
-                    rollback();
                     throw failure instanceof MobaException known ? known
                             : new BackendException("the backend failed on layer " + layer + " of session " + session
                             + ": " + failure.getMessage(), failure);
@@ -230,12 +239,19 @@ final class LayerRouter implements AutoCloseable {
             }
         }
 
-        private void rollback() {
-            for (int s : appending) {
-                shards.get(s).tell(new BlockShard.Truncate(shardLength(s, first)));
-            }
+        /**
+         * Undoes the chunk: every shard that was sent an append truncates back (and frees the blocks it opened),
+         * and the summaries forget the blocks it sealed. The request completes when the shards confirm, so the
+         * caller hears of the failure only once the session stands where it stood.
+         */
+        private void rollBack() {
+            rollingBack = true;
             summaries.truncate(Math.min(blocksBefore, summaries.blocks()));
             chargeSummaries();
+            for (int s : appending) {
+                shards.get(s).tell(new BlockShard.Truncate(id, shardLength(s, first), replies));
+                awaiting++;
+            }
         }
 
         private void publishSealed() {

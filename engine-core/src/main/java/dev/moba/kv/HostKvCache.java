@@ -30,8 +30,9 @@ public final class HostKvCache implements KvCache {
     private final int paddedDim;
     private final long keysBytesPerHead;
     private final long valuesBytesPerHead;
-    private final Arena arena;
     private final List<MemorySegment> blocks = new ArrayList<>();
+    /** One arena per block, so that undoing an append can free the blocks it opened. */
+    private final List<Arena> blockArenas = new ArrayList<>();
     private final double[] openKeySum;
     private int length;
     private boolean closed;
@@ -43,7 +44,6 @@ public final class HostKvCache implements KvCache {
         int bytes = spec.dtype().bytes();
         this.keysBytesPerHead = (long) spec.headDim() * paddedBlock * bytes;
         this.valuesBytesPerHead = (long) paddedBlock * paddedDim * bytes;
-        this.arena = Arena.ofShared();
         this.openKeySum = new double[spec.kvHeads() * spec.headDim()];
     }
 
@@ -96,7 +96,14 @@ public final class HostKvCache implements KvCache {
         int blocksNeeded = (length + n + blockSize - 1) / blockSize;
         while (blocks.size() < blocksNeeded) {
             // Allocate before writing anything: a failed allocation leaves the cache as it was.
-            blocks.add(arena.allocate(blockBytes(), 64));
+            Arena blockArena = Arena.ofShared();
+            try {
+                blocks.add(blockArena.allocate(blockBytes(), 64));
+            } catch (RuntimeException | Error e) {
+                blockArena.close();
+                throw e;
+            }
+            blockArenas.add(blockArena);
         }
         List<SealedBlock> sealed = new ArrayList<>();
         int rowLength = spec.kvHeads() * spec.headDim();
@@ -124,8 +131,14 @@ public final class HostKvCache implements KvCache {
         if (newLength < 0 || newLength > length) {
             throw new IllegalArgumentException("cannot truncate " + length + " tokens to " + newLength);
         }
-        // Positions past the new length stay in memory until overwritten: kernels never read past a query's own
-        // position. The open block's key sum is rebuilt in the order the appends built it.
+        // Blocks past the new length are freed; positions past it in the last block stay until overwritten, as
+        // kernels never read past a query's own position. The open block's key sum is rebuilt in the order the
+        // appends built it.
+        int blocksKept = (newLength + spec.blockSize() - 1) / spec.blockSize();
+        while (blocks.size() > blocksKept) {
+            blocks.removeLast();
+            blockArenas.removeLast().close();
+        }
         Arrays.fill(openKeySum, 0);
         DType dtype = spec.dtype();
         int blockSize = spec.blockSize();
@@ -177,7 +190,8 @@ public final class HostKvCache implements KvCache {
         if (!closed) {
             closed = true;
             blocks.clear();
-            arena.close();
+            blockArenas.forEach(Arena::close);
+            blockArenas.clear();
         }
     }
 

@@ -24,7 +24,7 @@ import org.junit.jupiter.params.provider.EnumSource;
 /**
  * A backend call that fails after a chunk's keys and values were appended: the call throws the backend's error and
  * every sequence of the batch is put back where it stood, so the next chunk gives what it would have given had the
- * failed one never come. (Blocks allocated for the failed chunk stay with the sequence and are reused by the next.)
+ * failed one never come, and holds the memory it held then.
  */
 class MobaAttentionFailureTest {
 
@@ -68,6 +68,7 @@ class MobaAttentionFailureTest {
             for (Sequence[] pair : new Sequence[][] {{first, firstControl}, {second, secondControl}}) {
                 assertThat(pair[0].length()).isEqualTo(PREFIX);
                 assertThat(pair[0].sealedBlocks()).isEqualTo(pair[1].sealedBlocks());
+                assertThat(pair[0].bytesReserved()).isEqualTo(pair[1].bytesReserved());
                 try (Arena arena = Arena.ofConfined()) {
                     assertThat(pair[0].cache().readKeys(arena, 0, PREFIX).toFloatArray())
                             .containsExactly(pair[1].cache().readKeys(arena, 0, PREFIX).toFloatArray());

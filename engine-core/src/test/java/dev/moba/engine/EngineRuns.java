@@ -86,12 +86,12 @@ final class EngineRuns {
         return gather(session.spec().layout(), outputs);
     }
 
-    /** Concatenates outputs per layer, checking they come in position order. */
+    /** Concatenates outputs per layer, checking they follow on in position order. */
     static Map<Integer, float[]> gather(HeadLayout layout, List<LayerOutput> outputs) {
         Map<Integer, List<float[]>> parts = new TreeMap<>();
         Map<Integer, Integer> next = new HashMap<>();
         for (LayerOutput out : outputs) {
-            int expected = next.getOrDefault(out.layer(), 0);
+            int expected = next.getOrDefault(out.layer(), out.position());
             if (out.position() != expected) {
                 throw new AssertionError("layer " + out.layer() + " output at " + out.position() + ", expected "
                         + expected);
