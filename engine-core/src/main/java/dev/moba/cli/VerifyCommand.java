@@ -1,6 +1,8 @@
 package dev.moba.cli;
 
+import com.typesafe.config.ConfigFactory;
 import dev.moba.backend.Backends;
+import dev.moba.engine.MobaEngine;
 import dev.moba.spi.Backend;
 import dev.moba.spi.BackendOptions;
 import dev.moba.tensor.DType;
@@ -8,6 +10,7 @@ import dev.moba.verify.CaseFiles;
 import dev.moba.verify.CaseResult;
 import dev.moba.verify.CaseRunner;
 import dev.moba.verify.GoldenCase;
+import dev.moba.verify.StreamPath;
 import java.io.IOException;
 import java.io.PrintWriter;
 import java.lang.foreign.Arena;
@@ -25,7 +28,8 @@ import picocli.CommandLine.Parameters;
 import picocli.CommandLine.Spec;
 
 /**
- * {@code moba verify}: runs reference cases through the engine and compares the outputs with the expected ones.
+ * {@code moba verify}: runs reference cases through the streaming engine (a session per sequence, fed by a stream
+ * of chunks) and compares the outputs with the expected ones.
  * Exit status 0 when every case is within the dtype's tolerance, 1 when one is not, 2 for unusable input.
  */
 @Command(name = "verify", mixinStandardHelpOptions = true,
@@ -66,16 +70,17 @@ final class VerifyCommand implements Callable<Integer> {
         double max = 0;
         double sum = 0;
         boolean pass = true;
-        try (Backend engine = Backends.open(backend, options)) {
-            CaseRunner runner = new CaseRunner(engine, dtype, chunk);
+        try (Backend opened = Backends.open(backend, options);
+             MobaEngine engine = MobaEngine.create(ConfigFactory.load(), opened)) {
+            CaseRunner runner = new CaseRunner(new StreamPath(engine, dtype, chunk), dtype);
             for (Path dir : cases) {
                 String name = dir.getFileName().toString();
                 CaseResult result;
-                try (Arena arena = Arena.ofConfined()) {
+                try (Arena arena = Arena.ofShared()) {
                     result = runner.run(GoldenCase.load(name, CaseFiles.folder(dir), dtype, arena));
                 }
                 out.printf(Locale.ROOT, "%-24s backend=%s dtype=%s chunk=%s max_abs=%.3e mean_abs=%.3e %s%n",
-                        name, engine.id(), dtype, chunk == 0 ? "one-shot" : chunk, result.maxAbs(),
+                        name, opened.id(), dtype, chunk == 0 ? "one-shot" : chunk, result.maxAbs(),
                         result.meanAbs(), result.pass() ? "pass" : "FAIL");
                 out.flush();
                 elements += result.elements();

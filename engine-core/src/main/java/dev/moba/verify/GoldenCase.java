@@ -1,6 +1,8 @@
 package dev.moba.verify;
 
+import dev.moba.config.AttentionMode;
 import dev.moba.config.HeadLayout;
+import dev.moba.config.MobaConfig;
 import dev.moba.io.Json;
 import dev.moba.io.Npy;
 import dev.moba.tensor.DType;
@@ -27,6 +29,20 @@ public record GoldenCase(String name, int[] cuSeqlens, HeadLayout layout, int bl
     /** Sequences in the batch. */
     public int sequences() {
         return cuSeqlens.length - 1;
+    }
+
+    /** Tokens of the longest sequence. */
+    public int longestSequence() {
+        int longest = 0;
+        for (int s = 0; s < sequences(); s++) {
+            longest = Math.max(longest, cuSeqlens[s + 1] - cuSeqlens[s]);
+        }
+        return longest;
+    }
+
+    /** The case's attention configuration, storing KV in {@code dtype}. */
+    public MobaConfig config(DType dtype) {
+        return new MobaConfig(blockSize, topK, scale, dtype, AttentionMode.MOBA);
     }
 
     /**

@@ -23,7 +23,7 @@ class CaseRunnerTest {
     void reportsAPassingCase() {
         try (Arena arena = Arena.ofConfined()) {
             GoldenCase c = GoldenCases.load("gqa", DType.FP32, arena);
-            CaseResult result = new CaseRunner(TestBackends.FORK_JOIN, DType.FP32, 0).run(c);
+            CaseResult result = new CaseRunner(new CorePath(TestBackends.FORK_JOIN, DType.FP32, 0), DType.FP32).run(c);
             assertThat(result.name()).isEqualTo("gqa");
             assertThat(result.elements()).isEqualTo(777L * 4 * 32);
             assertThat(result.maxAbs()).isLessThanOrEqualTo(1e-5);
@@ -39,7 +39,8 @@ class CaseRunnerTest {
             float[] shifted = c.expected().toFloatArray();
             shifted[1234] += 1e-3f;
             Tensor expected = Tensor.of(arena, DType.FP32, 777, 4, 32, shifted);
-            CaseResult result = new CaseRunner(TestBackends.FORK_JOIN, DType.FP32, 0).run(withExpected(c, expected));
+            CaseResult result = new CaseRunner(new CorePath(TestBackends.FORK_JOIN, DType.FP32, 0), DType.FP32)
+                    .run(withExpected(c, expected));
             assertThat(result.maxAbs()).isBetween(0.9e-3, 1.1e-3);
             assertThat(result.pass()).isFalse();
         }
@@ -52,7 +53,8 @@ class CaseRunnerTest {
             float[] broken = c.expected().toFloatArray();
             broken[0] = Float.NaN;
             Tensor expected = Tensor.of(arena, DType.FP32, 777, 4, 32, broken);
-            CaseResult result = new CaseRunner(TestBackends.FORK_JOIN, DType.FP32, 0).run(withExpected(c, expected));
+            CaseResult result = new CaseRunner(new CorePath(TestBackends.FORK_JOIN, DType.FP32, 0), DType.FP32)
+                    .run(withExpected(c, expected));
             assertThat(result.maxAbs()).isNaN();
             assertThat(result.pass()).isFalse();
         }
@@ -60,7 +62,7 @@ class CaseRunnerTest {
 
     @Test
     void rejectsANegativeChunk() {
-        assertThatThrownBy(() -> new CaseRunner(TestBackends.FORK_JOIN, DType.FP32, -1))
+        assertThatThrownBy(() -> new CorePath(TestBackends.FORK_JOIN, DType.FP32, -1))
                 .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("chunk must be >= 0");
     }
 }
