@@ -2,13 +2,14 @@ package dev.moba.actor;
 
 import dev.moba.engine.MemoryBudgetException;
 import dev.moba.memory.MemoryLedger;
+import dev.moba.memory.SlabArena;
+import dev.moba.merge.Partials;
 import dev.moba.plan.AttendPlan;
 import dev.moba.plan.BlockTask;
 import dev.moba.spi.Backend;
 import dev.moba.spi.KvCache;
 import dev.moba.spi.SealedBlock;
 import dev.moba.tensor.Tensor;
-import java.lang.foreign.Arena;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
@@ -73,9 +74,10 @@ public final class BlockShard extends AbstractBehavior<BlockShard.Command> {
 
     /**
      * @param sealed blocks the append completed, numbered within the sequence
-     * @param result partials of the attend part, or {@code null} when there was none
+     * @param result partials of the attend part, or {@code null} when there was none; they live in the shard's
+     *               scratch memory and stay valid until the shard's next {@link Run}
      */
-    public record Done(long request, int shard, List<SealedBlock> sealed, ShardResult result) implements Reply {}
+    public record Done(long request, int shard, List<SealedBlock> sealed, Partials result) implements Reply {}
 
     /** @param appended whether the append part took effect before the failure */
     public record Failed(long request, int shard, RuntimeException cause, boolean appended) implements Reply {}
@@ -84,6 +86,7 @@ public final class BlockShard extends AbstractBehavior<BlockShard.Command> {
     private final Backend backend;
     private final MemoryLedger ledger;
     private final KvCache cache;
+    private final SlabArena results = new SlabArena(1 << 16);
     private long charged;
     private boolean closed;
 
@@ -119,7 +122,7 @@ public final class BlockShard extends AbstractBehavior<BlockShard.Command> {
                 sealed = append(run.append());
                 appended = true;
             }
-            ShardResult result = run.attend() == null ? null : attend(run.attend());
+            Partials result = run.attend() == null ? null : attend(run.attend());
             run.replyTo().tell(new Done(run.request(), spec.shard(), sealed, result));
         } catch (RuntimeException e) {
             run.replyTo().tell(new Failed(run.request(), spec.shard(), e, appended));
@@ -150,17 +153,12 @@ public final class BlockShard extends AbstractBehavior<BlockShard.Command> {
         return numbered;
     }
 
-    private ShardResult attend(Attend attend) {
+    private Partials attend(Attend attend) {
         var plan = new AttendPlan(cache, attend.queries(), attend.firstPosition(), attend.scale(), spec.layout(),
                 attend.tasksByKvHead());
-        // The router reads the partials from its own thread: a shared arena, handed over with the reply.
-        Arena arena = Arena.ofShared();
-        try {
-            return new ShardResult(backend.attend(List.of(plan), arena).getFirst(), arena);
-        } catch (RuntimeException | Error e) {
-            arena.close();
-            throw e;
-        }
+        // The router reads these partials before it sends this shard its next run: the slab can be reused then.
+        results.reset();
+        return backend.attend(List.of(plan), results).getFirst();
     }
 
     private Behavior<Command> onTruncate(Truncate truncate) {
@@ -190,6 +188,7 @@ public final class BlockShard extends AbstractBehavior<BlockShard.Command> {
         if (!closed) {
             closed = true;
             cache.close();
+            results.close();
             ledger.charge(spec.session(), -charged);
             charged = 0;
         }

@@ -14,6 +14,7 @@ import dev.moba.gating.GateRequest;
 import dev.moba.gating.Selection;
 import dev.moba.kv.SummaryTable;
 import dev.moba.memory.MemoryLedger;
+import dev.moba.memory.SlabArena;
 import dev.moba.merge.Partials;
 import dev.moba.plan.BlockTask;
 import dev.moba.plan.Planner;
@@ -55,6 +56,7 @@ final class LayerRouter implements AutoCloseable {
     private final int blocksPerShard;
     private final float scale;
     private final SummaryTable summaries;
+    private final SlabArena scratch = new SlabArena(1 << 16);
     private final Function<ShardSpec, ActorRef<BlockShard.Command>> spawner;
     private final List<ActorRef<BlockShard.Command>> shards = new ArrayList<>();
     private long summaryBytes;
@@ -104,10 +106,11 @@ final class LayerRouter implements AutoCloseable {
         return new Request(id, chunk, replies);
     }
 
-    /** Frees the summaries; the shards are closed by the session. */
+    /** Frees the summaries and scratch memory; the shards are closed by the session. */
     @Override
     public void close() {
         summaries.close();
+        scratch.close();
         ledger.charge(session, -summaryBytes);
         summaryBytes = 0;
     }
@@ -136,11 +139,10 @@ final class LayerRouter implements AutoCloseable {
         private final int first;
         private final int tokens;
         private final int blocksBefore;
-        private final Arena arena = Arena.ofShared();
         private final Tensor queries;
         private final TreeSet<Integer> appending = new TreeSet<>();
         private final List<SealedBlock> sealed = new ArrayList<>();
-        private final SortedMap<Integer, ShardResult> results = new TreeMap<>();
+        private final SortedMap<Integer, Partials> results = new TreeMap<>();
         private boolean attendSent;
         private boolean rollingBack;
         private int awaiting;
@@ -153,7 +155,9 @@ final class LayerRouter implements AutoCloseable {
             this.first = length;
             this.tokens = chunk.tokens();
             this.blocksBefore = summaries.blocks();
-            this.queries = chunk.q().roundedCopy(config.dtype(), arena);
+            // One chunk at a time per layer: the previous chunk's scratch is no longer read.
+            scratch.reset();
+            this.queries = chunk.q().roundedCopy(config.dtype(), scratch);
             if (tokens == 0) {
                 return;
             }
@@ -214,23 +218,17 @@ final class LayerRouter implements AutoCloseable {
         }
 
         /**
-         * Finishes a complete request: the merged output, or the failure after the chunk has been undone. Frees
-         * the request's memory either way.
+         * Finishes a complete request: the merged output, or the failure after the chunk has been undone.
          */
         LayerOutput finish() {
-            try {
-                if (failure != null) {
-                    throw failure instanceof MobaException known ? known
-                            : new BackendException("the backend failed on layer " + layer + " of session " + session
-                            + ": " + failure.getMessage(), failure);
-                }
-                publishSealed();
-                length = first + tokens;
-                return new LayerOutput(layer, first, mergedOutput());
-            } finally {
-                results.values().forEach(ShardResult::close);
-                arena.close();
+            if (failure != null) {
+                throw failure instanceof MobaException known ? known
+                        : new BackendException("the backend failed on layer " + layer + " of session " + session
+                        + ": " + failure.getMessage(), failure);
             }
+            publishSealed();
+            length = first + tokens;
+            return new LayerOutput(layer, first, mergedOutput());
         }
 
         private void fail(RuntimeException e) {
@@ -314,9 +312,9 @@ final class LayerRouter implements AutoCloseable {
             if (results.isEmpty()) {
                 return out;
             }
-            Partials merged = results.get(results.firstKey()).partials();
-            for (ShardResult other : results.tailMap(results.firstKey() + 1).values()) {
-                merged.mergeFrom(other.partials());
+            Partials merged = results.get(results.firstKey());
+            for (Partials other : results.tailMap(results.firstKey() + 1).values()) {
+                merged.mergeFrom(other);
             }
             MemorySegment.copy(merged.output(), 0, out.segment(), 0, out.segment().byteSize());
             return out;

@@ -6,6 +6,7 @@ import dev.moba.config.MobaConfig;
 import dev.moba.gating.GateRequest;
 import dev.moba.gating.Selection;
 import dev.moba.kv.SummaryTable;
+import dev.moba.memory.SlabArena;
 import dev.moba.merge.Partials;
 import dev.moba.plan.AttendPlan;
 import dev.moba.plan.Planner;
@@ -55,6 +56,8 @@ public final class MobaAttention implements AutoCloseable {
     private final Backend backend;
     private final float scale;
     private final Set<Sequence> open = Collections.newSetFromMap(new IdentityHashMap<>());
+    /** Rounded queries and partials of the call in progress; calls do not overlap, so one slab serves them all. */
+    private final SlabArena scratch = new SlabArena(1 << 16);
 
     public MobaAttention(MobaConfig config, HeadLayout layout, Backend backend) {
         this.config = Objects.requireNonNull(config, "config");
@@ -106,32 +109,29 @@ public final class MobaAttention implements AutoCloseable {
      */
     public List<Tensor> forward(List<Chunk> chunks, Arena arena) {
         validate(chunks);
-        // Backend workers read the queries and write the partials from their own threads: a shared arena.
-        try (Arena scratch = Arena.ofShared()) {
-            List<Tensor> queries = new ArrayList<>(chunks.size());
-            List<Integer> firstPositions = new ArrayList<>(chunks.size());
-            for (Chunk chunk : chunks) {
-                queries.add(chunk.q().roundedCopy(config.dtype(), scratch));
-                firstPositions.add(chunk.sequence().length());
+        scratch.reset();
+        List<Tensor> queries = new ArrayList<>(chunks.size());
+        List<Integer> firstPositions = new ArrayList<>(chunks.size());
+        for (Chunk chunk : chunks) {
+            queries.add(chunk.q().roundedCopy(config.dtype(), scratch));
+            firstPositions.add(chunk.sequence().length());
+        }
+        try {
+            return run(chunks, queries, firstPositions, arena);
+        } catch (RuntimeException | Error e) {
+            // The chunks were not accepted: put every sequence back where it stood.
+            for (int i = 0; i < chunks.size(); i++) {
+                Sequence sequence = chunks.get(i).sequence();
+                sequence.cache().truncate(Math.min(firstPositions.get(i), sequence.length()));
+                sequence.summaries().truncate(Math.min(firstPositions.get(i) / config.blockSize(),
+                        sequence.summaries().blocks()));
             }
-            try {
-                return run(chunks, queries, firstPositions, scratch, arena);
-            } catch (RuntimeException | Error e) {
-                // The chunks were not accepted: put every sequence back where it stood.
-                for (int i = 0; i < chunks.size(); i++) {
-                    Sequence sequence = chunks.get(i).sequence();
-                    sequence.cache().truncate(Math.min(firstPositions.get(i), sequence.length()));
-                    sequence.summaries().truncate(Math.min(firstPositions.get(i) / config.blockSize(),
-                            sequence.summaries().blocks()));
-                }
-                throw e;
-            }
+            throw e;
         }
     }
 
     /** Appends, gates, plans and attends the validated chunks. */
-    private List<Tensor> run(List<Chunk> chunks, List<Tensor> queries, List<Integer> firstPositions, Arena scratch,
-                             Arena arena) {
+    private List<Tensor> run(List<Chunk> chunks, List<Tensor> queries, List<Integer> firstPositions, Arena arena) {
         for (Chunk chunk : chunks) {
             for (SealedBlock block : chunk.sequence().cache().append(chunk.k(), chunk.v())) {
                 chunk.sequence().summaries().add(block);
@@ -157,12 +157,13 @@ public final class MobaAttention implements AutoCloseable {
         return List.copyOf(outputs);
     }
 
-    /** Closes every open sequence. The backend belongs to the caller and stays open. */
+    /** Closes every open sequence and frees the scratch memory. The backend belongs to the caller and stays open. */
     @Override
     public void close() {
         for (Sequence s : List.copyOf(open)) {
             s.close();
         }
+        scratch.close();
     }
 
     void forget(Sequence sequence) {

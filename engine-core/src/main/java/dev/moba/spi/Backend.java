@@ -30,7 +30,9 @@ public interface Backend extends AutoCloseable {
 
     /**
      * Runs every plan and returns, per plan, the attention output and log-sum-exp of each query row over the
-     * blocks the plan lists. Partials are allocated in {@code arena}.
+     * blocks the plan lists. Partials are allocated in {@code arena}, from the calling thread: the engine passes
+     * reusable scratch arenas that are not safe for concurrent allocation (the memory itself may be written by any
+     * thread).
      */
     List<Partials> attend(List<AttendPlan> plans, Arena arena);
 

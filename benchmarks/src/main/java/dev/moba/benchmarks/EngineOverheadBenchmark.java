@@ -1,0 +1,90 @@
+package dev.moba.benchmarks;
+
+import dev.moba.backend.java.JavaBackend;
+import dev.moba.config.HeadLayout;
+import dev.moba.config.MobaConfig;
+import dev.moba.spi.BackendOptions;
+import dev.moba.tensor.Tensor;
+import java.lang.foreign.Arena;
+import java.util.SplittableRandom;
+import java.util.concurrent.TimeUnit;
+import org.openjdk.jmh.annotations.Benchmark;
+import org.openjdk.jmh.annotations.BenchmarkMode;
+import org.openjdk.jmh.annotations.Fork;
+import org.openjdk.jmh.annotations.Level;
+import org.openjdk.jmh.annotations.Measurement;
+import org.openjdk.jmh.annotations.Mode;
+import org.openjdk.jmh.annotations.OutputTimeUnit;
+import org.openjdk.jmh.annotations.Param;
+import org.openjdk.jmh.annotations.Scope;
+import org.openjdk.jmh.annotations.Setup;
+import org.openjdk.jmh.annotations.State;
+import org.openjdk.jmh.annotations.TearDown;
+import org.openjdk.jmh.annotations.Warmup;
+
+/**
+ * What the streaming engine costs on top of the core: a 32K-token prefill in 4K-token chunks, one layer, through
+ * the engine (session actor, block shard, futures) and straight through {@link dev.moba.attention.MobaAttention},
+ * on the same Java backend. Run both {@code path}s in one invocation and compare the medians.
+ */
+@State(Scope.Benchmark)
+@BenchmarkMode(Mode.SingleShotTime)
+@OutputTimeUnit(TimeUnit.MILLISECONDS)
+@Warmup(iterations = 2)
+@Measurement(iterations = 7)
+@Fork(value = 1, jvmArgsAppend = {"--add-modules", "jdk.incubator.vector", "--enable-native-access=ALL-UNNAMED",
+        "--sun-misc-unsafe-memory-access=allow", "-Xmx8g"})
+public class EngineOverheadBenchmark {
+
+    @Param({"engine", "core"})
+    public String path;
+
+    @Param("32768")
+    public int tokens;
+
+    @Param("4096")
+    public int chunk;
+
+    @Param("2")
+    public int threads;
+
+    private Arena arena;
+    private JavaBackend backend;
+    private EnginePaths layer;
+    private Tensor q;
+    private Tensor k;
+    private Tensor v;
+
+    @Setup(Level.Trial)
+    public void setUp() {
+        arena = Arena.ofShared();
+        backend = new JavaBackend(new BackendOptions(threads));
+        SplittableRandom random = new SplittableRandom(42);
+        q = BenchData.normal(arena, random, tokens, 8, 128);
+        k = BenchData.normal(arena, random, tokens, 2, 128);
+        v = BenchData.normal(arena, random, tokens, 2, 128);
+        layer = EnginePaths.open(path, backend, MobaConfig.of(512, 3), new HeadLayout(8, 2, 128));
+    }
+
+    @Setup(Level.Invocation)
+    public void newDocument() {
+        layer.restart();
+    }
+
+    @TearDown(Level.Trial)
+    public void tearDown() {
+        layer.close();
+        backend.close();
+        arena.close();
+    }
+
+    @Benchmark
+    public float prefill() {
+        float last = 0;
+        for (int from = 0; from < tokens; from += chunk) {
+            int to = Math.min(tokens, from + chunk);
+            last = layer.forward(q.slice(from, to), k.slice(from, to), v.slice(from, to));
+        }
+        return last;
+    }
+}

@@ -1,0 +1,102 @@
+package dev.moba.benchmarks;
+
+import com.typesafe.config.ConfigFactory;
+import dev.moba.attention.MobaAttention;
+import dev.moba.attention.Sequence;
+import dev.moba.config.HeadLayout;
+import dev.moba.config.MobaConfig;
+import dev.moba.engine.LayerChunk;
+import dev.moba.engine.MobaEngine;
+import dev.moba.engine.Session;
+import dev.moba.engine.SessionSpec;
+import dev.moba.spi.Backend;
+import dev.moba.tensor.Tensor;
+import java.lang.foreign.Arena;
+
+/**
+ * One layer of one document, fed either through the streaming engine (session actor, block shard, futures) or
+ * straight through the core ({@link MobaAttention}), on the same backend: the two sides of the overhead
+ * benchmarks.
+ */
+sealed interface EnginePaths extends AutoCloseable {
+
+    /** Opens the path named {@code engine} or {@code core}. */
+    static EnginePaths open(String path, Backend backend, MobaConfig config, HeadLayout layout) {
+        return switch (path) {
+            case "engine" -> new Streamed(backend, config, layout);
+            case "core" -> new Direct(backend, config, layout);
+            default -> throw new IllegalArgumentException("path must be engine or core, got " + path);
+        };
+    }
+
+    /** Starts a new document, closing the previous one. */
+    void restart();
+
+    /** Runs the next chunk and returns one element of its output, so that nothing is optimised away. */
+    float forward(Tensor q, Tensor k, Tensor v);
+
+    @Override
+    void close();
+
+    final class Streamed implements EnginePaths {
+        private final MobaEngine engine;
+        private final SessionSpec spec;
+        private Session session;
+
+        Streamed(Backend backend, MobaConfig config, HeadLayout layout) {
+            this.engine = MobaEngine.create(ConfigFactory.load(), backend);
+            this.spec = SessionSpec.of(1, layout, config);
+            restart();
+        }
+
+        @Override
+        public void restart() {
+            if (session != null) {
+                session.close();
+            }
+            session = engine.openSession(spec);
+        }
+
+        @Override
+        public float forward(Tensor q, Tensor k, Tensor v) {
+            Tensor out = session.forward(LayerChunk.next(0, q, k, v)).toCompletableFuture().join().output();
+            return out.get(out.tokens() - 1, 0, 0);
+        }
+
+        @Override
+        public void close() {
+            engine.close();
+        }
+    }
+
+    final class Direct implements EnginePaths {
+        private final MobaAttention layer;
+        private Sequence sequence;
+
+        Direct(Backend backend, MobaConfig config, HeadLayout layout) {
+            this.layer = new MobaAttention(config, layout, backend);
+            restart();
+        }
+
+        @Override
+        public void restart() {
+            if (sequence != null) {
+                sequence.close();
+            }
+            sequence = layer.openSequence();
+        }
+
+        @Override
+        public float forward(Tensor q, Tensor k, Tensor v) {
+            try (Arena arena = Arena.ofConfined()) {
+                Tensor out = layer.forward(sequence, q, k, v, arena);
+                return out.get(out.tokens() - 1, 0, 0);
+            }
+        }
+
+        @Override
+        public void close() {
+            layer.close();
+        }
+    }
+}
