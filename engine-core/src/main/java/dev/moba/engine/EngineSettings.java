@@ -2,6 +2,7 @@ package dev.moba.engine;
 
 import com.typesafe.config.Config;
 import com.typesafe.config.ConfigException;
+import dev.moba.spi.BackendOptions;
 import java.time.Duration;
 
 /**
@@ -33,6 +34,11 @@ public record EngineSettings(String backend, int threads, long memoryBudget, int
         if (queueCapacity < 1) {
             throw new IllegalArgumentException("moba.session.queue-capacity must be >= 1, got " + queueCapacity);
         }
+    }
+
+    /** The options the backend is opened with: {@code threads}, or one per processor for 0. */
+    public BackendOptions backendOptions() {
+        return threads == 0 ? BackendOptions.defaults() : new BackendOptions(threads);
     }
 
     /** Reads {@code config}'s {@code moba} section; a missing or mistyped key is an error that names it. */

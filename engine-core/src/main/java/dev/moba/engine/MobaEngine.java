@@ -8,7 +8,6 @@ import dev.moba.backend.Backends;
 import dev.moba.memory.MemoryLedger;
 import dev.moba.memory.MemoryUsage;
 import dev.moba.spi.Backend;
-import dev.moba.spi.BackendOptions;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
@@ -74,7 +73,7 @@ public final class MobaEngine implements AutoCloseable {
     /** An engine on its own actor system, with the backend {@code moba.backend} names. */
     public static MobaEngine create(Config config) {
         EngineSettings settings = EngineSettings.from(config);
-        Backend backend = Backends.open(settings.backend(), new BackendOptions(settings.threads()));
+        Backend backend = Backends.open(settings.backend(), settings.backendOptions());
         try {
             return new MobaEngine(settings, ownSystem(config), true, backend, true);
         } catch (RuntimeException | Error e) {
@@ -86,7 +85,7 @@ public final class MobaEngine implements AutoCloseable {
     /** An engine that joins {@code system} (which the caller keeps and terminates), with its configured backend. */
     public static MobaEngine create(Config config, ActorSystem<?> system) {
         EngineSettings settings = EngineSettings.from(config);
-        Backend backend = Backends.open(settings.backend(), new BackendOptions(settings.threads()));
+        Backend backend = Backends.open(settings.backend(), settings.backendOptions());
         return new MobaEngine(settings, Objects.requireNonNull(system, "system"), false, backend, true);
     }
 
