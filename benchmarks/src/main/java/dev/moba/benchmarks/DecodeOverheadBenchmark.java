@@ -4,9 +4,7 @@ import dev.moba.backend.java.JavaBackend;
 import dev.moba.config.HeadLayout;
 import dev.moba.config.MobaConfig;
 import dev.moba.spi.BackendOptions;
-import dev.moba.tensor.Tensor;
 import java.lang.foreign.Arena;
-import java.util.SplittableRandom;
 import java.util.concurrent.TimeUnit;
 import org.openjdk.jmh.annotations.Benchmark;
 import org.openjdk.jmh.annotations.BenchmarkMode;
@@ -51,23 +49,18 @@ public class DecodeOverheadBenchmark {
     private Arena arena;
     private JavaBackend backend;
     private EnginePaths layer;
-    private Tensor q;
-    private Tensor k;
-    private Tensor v;
+    private BenchData data;
     private int step;
 
     @Setup(Level.Trial)
     public void setUp() {
         arena = Arena.ofShared();
         backend = new JavaBackend(new BackendOptions(threads));
-        SplittableRandom random = new SplittableRandom(7);
-        q = BenchData.normal(arena, random, context + TOKEN_POOL, 8, 128);
-        k = BenchData.normal(arena, random, context + TOKEN_POOL, 2, 128);
-        v = BenchData.normal(arena, random, context + TOKEN_POOL, 2, 128);
+        data = BenchData.normal(arena, 7, context + TOKEN_POOL, 8, 2, 128);
         layer = EnginePaths.open(path, backend, MobaConfig.of(512, 3), new HeadLayout(8, 2, 128));
         for (int from = 0; from < context; from += 4096) {
             int to = Math.min(context, from + 4096);
-            layer.forward(q.slice(from, to), k.slice(from, to), v.slice(from, to));
+            layer.forward(data.slice(from, to));
         }
     }
 
@@ -81,6 +74,6 @@ public class DecodeOverheadBenchmark {
     @Benchmark
     public float decode() {
         int t = context + step++ % TOKEN_POOL;
-        return layer.forward(q.slice(t, t + 1), k.slice(t, t + 1), v.slice(t, t + 1));
+        return layer.forward(data.slice(t, t + 1));
     }
 }

@@ -4,9 +4,7 @@ import dev.moba.backend.java.JavaBackend;
 import dev.moba.config.HeadLayout;
 import dev.moba.config.MobaConfig;
 import dev.moba.spi.BackendOptions;
-import dev.moba.tensor.Tensor;
 import java.lang.foreign.Arena;
-import java.util.SplittableRandom;
 import java.util.concurrent.TimeUnit;
 import org.openjdk.jmh.annotations.Benchmark;
 import org.openjdk.jmh.annotations.BenchmarkMode;
@@ -51,18 +49,13 @@ public class EngineOverheadBenchmark {
     private Arena arena;
     private JavaBackend backend;
     private EnginePaths layer;
-    private Tensor q;
-    private Tensor k;
-    private Tensor v;
+    private BenchData data;
 
     @Setup(Level.Trial)
     public void setUp() {
         arena = Arena.ofShared();
         backend = new JavaBackend(new BackendOptions(threads));
-        SplittableRandom random = new SplittableRandom(42);
-        q = BenchData.normal(arena, random, tokens, 8, 128);
-        k = BenchData.normal(arena, random, tokens, 2, 128);
-        v = BenchData.normal(arena, random, tokens, 2, 128);
+        data = BenchData.normal(arena, 42, tokens, 8, 2, 128);
         layer = EnginePaths.open(path, backend, MobaConfig.of(512, 3), new HeadLayout(8, 2, 128));
     }
 
@@ -83,7 +76,7 @@ public class EngineOverheadBenchmark {
         float last = 0;
         for (int from = 0; from < tokens; from += chunk) {
             int to = Math.min(tokens, from + chunk);
-            last = layer.forward(q.slice(from, to), k.slice(from, to), v.slice(from, to));
+            last = layer.forward(data.slice(from, to));
         }
         return last;
     }

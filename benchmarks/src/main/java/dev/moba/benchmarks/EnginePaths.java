@@ -33,7 +33,7 @@ sealed interface EnginePaths extends AutoCloseable {
     void restart();
 
     /** Runs the next chunk and returns one element of its output, so that nothing is optimised away. */
-    float forward(Tensor q, Tensor k, Tensor v);
+    float forward(BenchData chunk);
 
     @Override
     void close();
@@ -58,8 +58,8 @@ sealed interface EnginePaths extends AutoCloseable {
         }
 
         @Override
-        public float forward(Tensor q, Tensor k, Tensor v) {
-            Tensor out = session.forward(LayerChunk.next(0, q, k, v)).toCompletableFuture().join().output();
+        public float forward(BenchData chunk) {
+            Tensor out = session.forward(LayerChunk.next(0, chunk.q(), chunk.k(), chunk.v())).toCompletableFuture().join().output();
             return out.get(out.tokens() - 1, 0, 0);
         }
 
@@ -87,9 +87,9 @@ sealed interface EnginePaths extends AutoCloseable {
         }
 
         @Override
-        public float forward(Tensor q, Tensor k, Tensor v) {
+        public float forward(BenchData chunk) {
             try (Arena arena = Arena.ofConfined()) {
-                Tensor out = layer.forward(sequence, q, k, v, arena);
+                Tensor out = layer.forward(sequence, chunk.q(), chunk.k(), chunk.v(), arena);
                 return out.get(out.tokens() - 1, 0, 0);
             }
         }

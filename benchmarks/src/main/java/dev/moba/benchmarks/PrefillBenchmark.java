@@ -8,9 +8,7 @@ import dev.moba.config.HeadLayout;
 import dev.moba.config.MobaConfig;
 import dev.moba.spi.BackendOptions;
 import dev.moba.tensor.DType;
-import dev.moba.tensor.Tensor;
 import java.lang.foreign.Arena;
-import java.util.SplittableRandom;
 import java.util.concurrent.TimeUnit;
 import org.openjdk.jmh.annotations.Benchmark;
 import org.openjdk.jmh.annotations.BenchmarkMode;
@@ -70,18 +68,13 @@ public class PrefillBenchmark {
 
     private Arena arena;
     private JavaBackend backend;
-    private Tensor q;
-    private Tensor k;
-    private Tensor v;
+    private BenchData data;
 
     @Setup(Level.Trial)
     public void setUp() {
         arena = Arena.ofShared();
         backend = new JavaBackend(new BackendOptions(threads));
-        SplittableRandom random = new SplittableRandom(42);
-        q = randomTensor(random, qHeads);
-        k = randomTensor(random, kvHeads);
-        v = randomTensor(random, kvHeads);
+        data = BenchData.normal(arena, 42, tokens, qHeads, kvHeads, headDim);
         int history = mode.equals("full") ? Integer.MAX_VALUE : topK - 1;
         System.out.printf("%nwork per prefill: %.3f GFLOP (4 * headDim per attended query-key pair);"
                 + " effective GFLOP/s = that / (ms/op) * 1000%n",
@@ -100,20 +93,7 @@ public class PrefillBenchmark {
         try (var layer = new MobaAttention(config, new HeadLayout(qHeads, kvHeads, headDim), backend);
              Arena out = Arena.ofConfined()) {
             Sequence sequence = layer.openSequence();
-            return layer.forward(sequence, q, k, v, out).get(tokens - 1, qHeads - 1, headDim - 1);
+            return layer.forward(sequence, data.q(), data.k(), data.v(), out).get(tokens - 1, qHeads - 1, headDim - 1);
         }
-    }
-
-    private Tensor randomTensor(SplittableRandom random, int heads) {
-        Tensor t = Tensor.allocate(arena, DType.FP32, tokens, heads, headDim);
-        for (long i = 0; i < t.size(); i++) {
-            t.segment().setAtIndex(java.lang.foreign.ValueLayout.JAVA_FLOAT, i, (float) gaussian(random));
-        }
-        return t;
-    }
-
-    private static double gaussian(SplittableRandom random) {
-        double u = random.nextDouble(Double.MIN_VALUE, 1.0);
-        return Math.sqrt(-2 * Math.log(u)) * Math.cos(2 * Math.PI * random.nextDouble());
     }
 }
