@@ -1,8 +1,6 @@
 package dev.moba.cli;
 
-import dev.moba.backend.Backends;
 import dev.moba.spi.Backend;
-import dev.moba.spi.BackendOptions;
 import dev.moba.tensor.DType;
 import dev.moba.verify.CaseFiles;
 import dev.moba.verify.CaseResult;
@@ -61,12 +59,11 @@ final class VerifyCommand implements Callable<Integer> {
         for (Path path : paths) {
             cases.addAll(caseFolders(path));
         }
-        BackendOptions options = threads == null ? BackendOptions.defaults() : new BackendOptions(threads);
         long elements = 0;
         double max = 0;
         double sum = 0;
         boolean pass = true;
-        try (Backend engine = Backends.open(backend, options)) {
+        try (Backend engine = ConfiguredBackend.open(backend, threads)) {
             CaseRunner runner = new CaseRunner(engine, dtype, chunk);
             for (Path dir : cases) {
                 String name = dir.getFileName().toString();

@@ -5,10 +5,10 @@ import java.net.URLClassLoader;
 import java.util.List;
 
 /**
- * The class loader of one plugin. The engine's own packages ({@code dev.moba.}, and the SLF4J API so that plugins
- * log through the engine's logging) come from the engine; everything else comes from the JDK or from the plugin's
- * own jars, never from the engine's class path or another plugin. So two plugins may bundle different versions of
- * one library, and a JNI library binds to exactly one plugin.
+ * The class loader of one plugin. The engine's own classes ({@code dev.moba.} ones the engine has, and the SLF4J API
+ * so that plugins log through the engine's logging) come from the engine; everything else comes from the JDK or from
+ * the plugin's own jars, never from the engine's class path or another plugin. So two plugins may bundle different
+ * versions of one library, and a JNI library binds to exactly one plugin.
  */
 final class PluginClassLoader extends URLClassLoader {
 
@@ -30,7 +30,12 @@ final class PluginClassLoader extends URLClassLoader {
     protected Class<?> loadClass(String name, boolean resolve) throws ClassNotFoundException {
         for (String prefix : SHARED_PACKAGES) {
             if (name.startsWith(prefix)) {
-                return engine.loadClass(name);
+                try {
+                    return engine.loadClass(name);
+                } catch (ClassNotFoundException notTheEngines) {
+                    // A plugin's own class in the engine's namespace, such as its provider.
+                    break;
+                }
             }
         }
         return super.loadClass(name, resolve);
