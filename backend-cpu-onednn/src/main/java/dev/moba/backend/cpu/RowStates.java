@@ -2,6 +2,7 @@ package dev.moba.backend.cpu;
 
 import dev.moba.merge.Partials;
 import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
 import java.nio.ByteOrder;
 import java.util.Arrays;
 import jdk.incubator.vector.FloatVector;
@@ -16,6 +17,7 @@ final class RowStates {
 
     private static final VectorSpecies<Float> SPECIES = FloatVector.SPECIES_PREFERRED;
     private static final ByteOrder ORDER = ByteOrder.nativeOrder();
+    private static final ValueLayout.OfFloat F32 = ValueLayout.JAVA_FLOAT;
 
     private final Partials partials;
     private final MemorySegment output;
@@ -41,13 +43,17 @@ final class RowStates {
         float keep = (float) Math.exp(max[row] - newMax);
         float take = (float) Math.exp(tileMax - newMax);
         long base = (long) row * dim * Float.BYTES;
-        for (int d = 0; d < dim; d += SPECIES.length()) {
-            var mask = SPECIES.indexInRange(d, dim);
+        int d = 0;
+        for (int bound = SPECIES.loopBound(dim); d < bound; d += SPECIES.length()) {
             long at = base + (long) d * Float.BYTES;
-            FloatVector.fromMemorySegment(SPECIES, output, at, ORDER, mask).mul(keep)
-                    .add(FloatVector.fromMemorySegment(SPECIES, values, offset + (long) d * Float.BYTES, ORDER, mask)
+            FloatVector.fromMemorySegment(SPECIES, output, at, ORDER).mul(keep)
+                    .add(FloatVector.fromMemorySegment(SPECIES, values, offset + (long) d * Float.BYTES, ORDER)
                             .mul(take))
-                    .intoMemorySegment(output, at, ORDER, mask);
+                    .intoMemorySegment(output, at, ORDER);
+        }
+        for (; d < dim; d++) {
+            long at = base + (long) d * Float.BYTES;
+            output.set(F32, at, output.get(F32, at) * keep + values.get(F32, offset + (long) d * Float.BYTES) * take);
         }
         sum[row] = sum[row] * keep + tileSum * take;
         max[row] = newMax;
@@ -62,11 +68,14 @@ final class RowStates {
             }
             float inv = 1f / sum[row];
             long base = (long) row * dim * Float.BYTES;
-            for (int d = 0; d < dim; d += SPECIES.length()) {
-                var mask = SPECIES.indexInRange(d, dim);
+            int d = 0;
+            for (int bound = SPECIES.loopBound(dim); d < bound; d += SPECIES.length()) {
                 long at = base + (long) d * Float.BYTES;
-                FloatVector.fromMemorySegment(SPECIES, output, at, ORDER, mask).mul(inv)
-                        .intoMemorySegment(output, at, ORDER, mask);
+                FloatVector.fromMemorySegment(SPECIES, output, at, ORDER).mul(inv).intoMemorySegment(output, at, ORDER);
+            }
+            for (; d < dim; d++) {
+                long at = base + (long) d * Float.BYTES;
+                output.set(F32, at, output.get(F32, at) * inv);
             }
             partials.setLse(row, max[row] + (float) Math.log(sum[row]));
         }

@@ -108,36 +108,55 @@ final class TileAttention {
     /**
      * Turns row {@code i} of the scores into probabilities {@code exp(scale * (s - max))} over its first
      * {@code limit} keys and 0 up to {@code keys}, written in the compute type; records the row's scaled maximum
-     * and exponential sum. {@code keys} is a multiple of the vector length.
+     * and exponential sum. {@code keys} is a multiple of the vector length. Whole vectors run unmasked, the few keys
+     * past the last whole vector below {@code limit} run scalar.
      */
     private void softmaxRow(Worker.Buffers buffers, AttentionShape shape, int i, int limit, int keys, float scale) {
         MemorySegment scores = buffers.scores();
-        long base = (long) i * shape.paddedBlock() * Float.BYTES;
+        MemorySegment probabilities = buffers.probabilities();
+        boolean narrow = shape.computeBytes() != Float.BYTES;
+        long row = (long) i * shape.paddedBlock();
+        int lanes = FLOATS.length();
+        int whole = limit - limit % lanes;
         FloatVector maxVector = FloatVector.broadcast(FLOATS, Float.NEGATIVE_INFINITY);
-        for (int c = 0; c < limit; c += FLOATS.length()) {
-            VectorMask<Float> mask = FLOATS.indexInRange(c, limit);
-            maxVector = maxVector.max(FloatVector.fromMemorySegment(FLOATS, scores, base + (long) c * Float.BYTES,
-                    ORDER).blend(Float.NEGATIVE_INFINITY, mask.not()));
+        for (int c = 0; c < whole; c += lanes) {
+            maxVector = maxVector.max(FloatVector.fromMemorySegment(FLOATS, scores, (row + c) * Float.BYTES, ORDER));
         }
         float max = maxVector.reduceLanes(VectorOperators.MAX);
-        boolean narrow = shape.computeBytes() != Float.BYTES;
-        MemorySegment probabilities = buffers.probabilities();
-        long narrowBase = (long) i * shape.paddedBlock() * Short.BYTES;
+        for (int c = whole; c < limit; c++) {
+            max = Math.max(max, scores.getAtIndex(ValueLayout.JAVA_FLOAT, row + c));
+        }
+        FloatVector maxLanes = FloatVector.broadcast(FLOATS, max);
+        FloatVector scaleLanes = FloatVector.broadcast(FLOATS, scale);
         FloatVector sumVector = FloatVector.zero(FLOATS);
-        for (int c = 0; c < keys; c += FLOATS.length()) {
-            VectorMask<Float> mask = FLOATS.indexInRange(c, limit);
-            long at = base + (long) c * Float.BYTES;
-            FloatVector p = FloatVector.fromMemorySegment(FLOATS, scores, at, ORDER)
-                    .sub(max).mul(scale).lanewise(VectorOperators.EXP).blend(0f, mask.not());
+        for (int c = 0; c < whole; c += lanes) {
+            FloatVector p = FloatVector.fromMemorySegment(FLOATS, scores, (row + c) * Float.BYTES, ORDER)
+                    .sub(maxLanes).mul(scaleLanes).lanewise(VectorOperators.EXP);
             sumVector = sumVector.add(p);
-            if (narrow) {
-                toBf16(p).intoMemorySegment(probabilities, narrowBase + (long) c * Short.BYTES, ORDER);
-            } else {
-                p.intoMemorySegment(probabilities, at, ORDER);
-            }
+            store(probabilities, narrow, row + c, p);
+        }
+        float sum = sumVector.reduceLanes(VectorOperators.ADD);
+        int end = Math.min(keys, whole + lanes);
+        for (int c = whole; c < end; c++) {
+            float p = c < limit ? (float) Math.exp((scores.getAtIndex(ValueLayout.JAVA_FLOAT, row + c) - max) * scale)
+                    : 0f;
+            sum += p;
+            (narrow ? DType.BF16 : DType.FP32).set(probabilities, row + c, p);
+        }
+        FloatVector zero = FloatVector.zero(FLOATS);
+        for (int c = end; c < keys; c += lanes) {
+            store(probabilities, narrow, row + c, zero);
         }
         tileMax[i] = max * scale;
-        tileSum[i] = sumVector.reduceLanes(VectorOperators.ADD);
+        tileSum[i] = sum;
+    }
+
+    private static void store(MemorySegment probabilities, boolean narrow, long index, FloatVector p) {
+        if (narrow) {
+            toBf16(p).intoMemorySegment(probabilities, index * Short.BYTES, ORDER);
+        } else {
+            p.intoMemorySegment(probabilities, index * Float.BYTES, ORDER);
+        }
     }
 
     /** {@code v} rounded to bf16, nearest even (finite inputs). */
