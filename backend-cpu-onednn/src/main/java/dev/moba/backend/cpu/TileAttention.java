@@ -10,7 +10,6 @@ import java.nio.ByteOrder;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.IntVector;
 import jdk.incubator.vector.ShortVector;
-import jdk.incubator.vector.VectorMask;
 import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorShape;
 import jdk.incubator.vector.VectorSpecies;
@@ -96,11 +95,14 @@ final class TileAttention {
                 MemorySegment.copy(q, from, out, i * rowBytes, rowBytes);
                 continue;
             }
-            long to = (long) i * dim * Short.BYTES;
-            for (int d = 0; d < dim; d += FLOATS.length()) {
-                VectorMask<Float> mask = FLOATS.indexInRange(d, dim);
-                FloatVector v = FloatVector.fromMemorySegment(FLOATS, q, from + (long) d * Float.BYTES, ORDER, mask);
-                toBf16(v).intoMemorySegment(out, to + (long) d * Short.BYTES, ORDER, mask.cast(SHORTS));
+            long to = (long) i * dim;
+            int d = 0;
+            for (int bound = FLOATS.loopBound(dim); d < bound; d += FLOATS.length()) {
+                FloatVector v = FloatVector.fromMemorySegment(FLOATS, q, from + (long) d * Float.BYTES, ORDER);
+                toBf16(v).intoMemorySegment(out, (to + d) * Short.BYTES, ORDER);
+            }
+            for (; d < dim; d++) {
+                DType.BF16.set(out, to + d, q.get(ValueLayout.JAVA_FLOAT_UNALIGNED, from + (long) d * Float.BYTES));
             }
         }
     }
@@ -131,7 +133,8 @@ final class TileAttention {
         FloatVector sumVector = FloatVector.zero(FLOATS);
         for (int c = 0; c < whole; c += lanes) {
             FloatVector p = FloatVector.fromMemorySegment(FLOATS, scores, (row + c) * Float.BYTES, ORDER)
-                    .sub(maxLanes).mul(scaleLanes).lanewise(VectorOperators.EXP);
+                    .sub(maxLanes).mul(scaleLanes);
+            p = FastExp.exp(p);
             sumVector = sumVector.add(p);
             store(probabilities, narrow, row + c, p);
         }
