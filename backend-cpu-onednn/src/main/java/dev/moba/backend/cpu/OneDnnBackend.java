@@ -6,7 +6,6 @@ import static org.bytedeco.dnnl.global.dnnl.dnnl_engine_create;
 import static org.bytedeco.dnnl.global.dnnl.dnnl_engine_destroy;
 import static org.bytedeco.dnnl.global.dnnl.dnnl_f32;
 
-import dev.moba.backend.java.JavaBackend;
 import dev.moba.gating.GateRequest;
 import dev.moba.gating.Selection;
 import dev.moba.kv.HostKvCache;
@@ -31,8 +30,9 @@ import org.bytedeco.dnnl.dnnl_engine;
  * bf16 kernels (AMX where the CPU has it) with fp32 accumulation where oneDNN has them; otherwise, and for fp16, a
  * block is widened to fp32 before its matmuls. Softmax and the online merge run in Java on the Vector API.
  *
- * <p>Gating runs on the Java backend's kernels: it needs fp32-accurate scores, where oneDNN offers no faster path
- * than fp32 matmul, which the Java kernels match.
+ * <p>Gating scores a tile of queries against every candidate block's mean key with one fp32 oneDNN matmul: the
+ * contract needs fp32-accurate scores, and the fp32 matmul there runs several times faster than the Java
+ * backend's gating kernels at long contexts (measured with {@code moba bench}).
  *
  * <p>A call is split into units of (sequence, kv head, token range) that write disjoint rows and run on a
  * fork-join pool of {@code threads} workers (inline when {@code threads == 1}); each worker lets oneDNN use
@@ -49,7 +49,6 @@ public final class OneDnnBackend implements Backend {
     private final boolean bf16Kernels;
     private final dnnl_engine engine = new dnnl_engine();
     private final Primitives primitives;
-    private final JavaBackend gating;
     private final ForkJoinPool pool;
     private final ThreadLocal<Boolean> nativeThreadsSet = ThreadLocal.withInitial(() -> false);
     private final ConcurrentLinkedDeque<Worker> idle = new ConcurrentLinkedDeque<>();
@@ -65,7 +64,6 @@ public final class OneDnnBackend implements Backend {
         Dnnl.check(dnnl_engine_create(engine, dnnl_cpu, 0), "CPU engine creation");
         this.primitives = new Primitives(engine);
         this.bf16Kernels = hasKernels(dnnl_bf16);
-        this.gating = new JavaBackend(options);
         this.pool = threads == 1 ? null : new ForkJoinPool(threads);
     }
 
@@ -94,7 +92,16 @@ public final class OneDnnBackend implements Backend {
 
     @Override
     public List<Selection> gate(List<GateRequest> requests) {
-        return gating.gate(requests);
+        List<Selection> selections = new ArrayList<>(requests.size());
+        List<Runnable> units = new ArrayList<>();
+        for (GateRequest request : requests) {
+            int[] blocks = new int[request.rows() * request.picks()];
+            selections.add(new Selection(request.rows(), request.picks(), blocks));
+            split(request.queries().tokens(), request.layout().kvHeads(), (kvHead, from, to) ->
+                    units.add(() -> withWorker(w -> new TileGate(w).run(request, kvHead, from, to, blocks))));
+        }
+        runAll(units);
+        return List.copyOf(selections);
     }
 
     @Override
@@ -129,7 +136,6 @@ public final class OneDnnBackend implements Backend {
         if (pool != null) {
             pool.shutdownNow();
         }
-        gating.close();
         all.forEach(Worker::close);
         all.clear();
         idle.clear();
