@@ -63,6 +63,9 @@ final class BenchCommand implements Callable<Integer> {
     @Option(names = "--runs", defaultValue = "3", description = "Timed runs; the median is reported (default: ${DEFAULT-VALUE}).")
     private int runs;
 
+    @Option(names = "--dense-runs", description = "Timed dense runs (default: --runs); dense is slow at long contexts.")
+    private Integer denseRuns;
+
     @Option(names = "--warmup", defaultValue = "1", description = "Untimed MoBA runs first (default: ${DEFAULT-VALUE}).")
     private int warmup;
 
@@ -79,6 +82,9 @@ final class BenchCommand implements Callable<Integer> {
     public Integer call() throws IOException {
         if (runs < 1) throw new IllegalArgumentException("--runs must be >= 1, got " + runs);
         if (warmup < 0) throw new IllegalArgumentException("--warmup must be >= 0, got " + warmup);
+        if (denseRuns != null && denseRuns < 1) {
+            throw new IllegalArgumentException("--dense-runs must be >= 1, got " + denseRuns);
+        }
         PrintWriter out = spec.commandLine().getOut();
         var workload = new PrefillWorkload(tokens, new HeadLayout(heads, kvHeads, headDim), block, topK);
         try (Backend engine = ConfiguredBackend.open(backend, threads); Arena data = Arena.ofShared()) {
@@ -88,7 +94,9 @@ final class BenchCommand implements Callable<Integer> {
             var bench = new PrefillBench(engine, workload, dtype, seed, data);
             List<Double> moba = bench.time(AttentionMode.MOBA, warmup, runs, line -> progress(out, line));
             // Dense reuses everything MoBA's warm-up created: the same kernels at the same shapes.
-            List<Double> full = dense ? bench.time(AttentionMode.FULL, 0, runs, line -> progress(out, line))
+            int timedDense = denseRuns == null ? runs : denseRuns;
+            List<Double> full = dense
+                    ? bench.time(AttentionMode.FULL, 0, timedDense, line -> progress(out, line))
                     : List.of();
             double mobaMs = PrefillBench.median(moba);
             double gflops = workload.flops(workload.mobaPairs()) / (mobaMs * 1e6);
