@@ -19,10 +19,14 @@ import dev.moba.tensor.DType;
 import java.lang.foreign.Arena;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Locale;
 import java.util.concurrent.ConcurrentLinkedDeque;
 import java.util.concurrent.ForkJoinPool;
 import java.util.concurrent.ForkJoinTask;
+import java.util.function.Consumer;
 import org.bytedeco.dnnl.dnnl_engine;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * Block attention on oneDNN matmuls. KV lives in host blocks ({@link HostKvCache}) that the matmuls read in place:
@@ -39,6 +43,8 @@ import org.bytedeco.dnnl.dnnl_engine;
  * {@code nativeThreads} OpenMP threads.
  */
 public final class OneDnnBackend implements Backend {
+
+    private static final Logger LOG = LoggerFactory.getLogger(OneDnnBackend.class);
 
     private static final int MIN_UNIT_TOKENS = 64;
     private static final int MAX_UNIT_TOKENS = 2048;
@@ -100,7 +106,12 @@ public final class OneDnnBackend implements Backend {
             split(request.queries().tokens(), request.layout().kvHeads(), (kvHead, from, to) ->
                     units.add(() -> withWorker(w -> new TileGate(w).run(request, kvHead, from, to, blocks))));
         }
+        long start = System.nanoTime();
         runAll(units);
+        if (LOG.isDebugEnabled()) {
+            LOG.debug("gate: {} query rows in {} ms", requests.stream().mapToLong(GateRequest::rows).sum(),
+                    String.format(Locale.ROOT, "%.1f", (System.nanoTime() - start) / 1e6));
+        }
         return List.copyOf(selections);
     }
 
@@ -127,7 +138,12 @@ public final class OneDnnBackend implements Backend {
             }));
             results.add(partials);
         }
+        long start = System.nanoTime();
         runAll(units);
+        if (LOG.isDebugEnabled()) {
+            LOG.debug("attend: {} query-key pairs in {} ms", plans.stream().mapToLong(AttendPlan::attendedPairs).sum(),
+                    String.format(Locale.ROOT, "%.1f", (System.nanoTime() - start) / 1e6));
+        }
         return List.copyOf(results);
     }
 
@@ -197,7 +213,7 @@ public final class OneDnnBackend implements Backend {
         }
     }
 
-    private void withWorker(java.util.function.Consumer<Worker> work) {
+    private void withWorker(Consumer<Worker> work) {
         if (!nativeThreadsSet.get()) {
             library.setCallerThreads(nativeThreads);
             nativeThreadsSet.set(true);
