@@ -4,6 +4,8 @@ import dev.moba.spi.Availability;
 import dev.moba.spi.Backend;
 import dev.moba.spi.BackendOptions;
 import dev.moba.spi.BackendProvider;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * Registration of the oneDNN (CPU) backend. It can run wherever the oneDNN library bundled with it loads; the
@@ -15,6 +17,8 @@ import dev.moba.spi.BackendProvider;
 public final class OneDnnBackendProvider implements BackendProvider {
 
     public static final String ID = "onednn";
+
+    private static final Logger LOG = LoggerFactory.getLogger(OneDnnBackendProvider.class);
 
     /** Setting: OpenMP threads per engine worker. */
     public static final String NATIVE_THREADS = "native-threads";
@@ -49,6 +53,8 @@ public final class OneDnnBackendProvider implements BackendProvider {
             throw new IllegalArgumentException("onednn setting " + NATIVE_THREADS + " must be a whole number, got '"
                     + nativeThreads + "'");
         }
-        return new OneDnnBackend(DnnlLibrary.get(), options, parsed);
+        OneDnnBackend backend = new OneDnnBackend(DnnlLibrary.get(), options, parsed);
+        LOG.info("backend 'onednn': {}", backend.describe());
+        return backend;
     }
 }
