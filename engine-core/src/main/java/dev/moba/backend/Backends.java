@@ -1,13 +1,18 @@
 package dev.moba.backend;
 
+import com.typesafe.config.Config;
+import com.typesafe.config.ConfigValue;
 import dev.moba.spi.Availability;
 import dev.moba.spi.Backend;
 import dev.moba.spi.BackendOptions;
 import dev.moba.spi.BackendProvider;
+import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Comparator;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
+import java.util.Map;
 import java.util.ServiceConfigurationError;
 import java.util.ServiceLoader;
 import org.slf4j.Logger;
@@ -17,6 +22,10 @@ import org.slf4j.LoggerFactory;
  * Finds backends with {@link ServiceLoader} and chooses one by name. {@code auto} takes the available provider
  * with the highest priority and logs why each one above it was passed over; any other name must be available or
  * the call fails saying why.
+ *
+ * <p>{@link #open(Config)} is the entry point from configuration: it reads {@code moba.backend},
+ * {@code moba.threads}, {@code moba.plugins.path} and the chosen backend's section {@code moba.backends.<id>}, and
+ * looks in the plugin folder as well as on the class path ({@link BackendRegistry}).
  */
 public final class Backends {
 
@@ -86,6 +95,36 @@ public final class Backends {
             }
         }
         throw new IllegalArgumentException("no backend named '" + name + "'; known: " + ids(providers) + ", auto");
+    }
+
+    /**
+     * Creates the backend configured under {@code moba} in {@code config}: {@code backend} (a name or
+     * {@code auto}), {@code threads} (0 for one per processor), {@code plugins.path}, and {@code backends.<id>}
+     * passed to the chosen backend as its settings.
+     *
+     * @throws IllegalArgumentException for a bad setting or a backend that is unknown or cannot run, naming it
+     */
+    public static Backend open(Config config) {
+        Config moba = config.getConfig("moba");
+        BackendRegistry registry = BackendRegistry.load(Path.of(moba.getString("plugins.path")));
+        BackendProvider provider = registry.choose(moba.getString("backend"));
+        return provider.create(options(moba, provider.id()));
+    }
+
+    /** Backend options from the {@code moba} section of the configuration, for the backend {@code id}. */
+    public static BackendOptions options(Config moba, String id) {
+        int threads = moba.getInt("threads");
+        if (threads < 0) {
+            throw new IllegalArgumentException("moba.threads must be 0 (one per processor) or more, got " + threads);
+        }
+        Map<String, String> settings = new LinkedHashMap<>();
+        String section = "backends." + id;
+        if (moba.hasPath(section)) {
+            for (Map.Entry<String, ConfigValue> e : moba.getConfig(section).entrySet()) {
+                settings.put(e.getKey(), String.valueOf(e.getValue().unwrapped()));
+            }
+        }
+        return new BackendOptions(threads == 0 ? Runtime.getRuntime().availableProcessors() : threads, settings);
     }
 
     /** Creates the backend {@code name} ({@code auto} for the best available) from this class path. */

@@ -1,10 +1,8 @@
 package dev.moba.cli;
 
 import com.typesafe.config.ConfigFactory;
-import dev.moba.backend.Backends;
 import dev.moba.engine.MobaEngine;
 import dev.moba.spi.Backend;
-import dev.moba.spi.BackendOptions;
 import dev.moba.tensor.DType;
 import dev.moba.verify.CaseFiles;
 import dev.moba.verify.CaseResult;
@@ -65,12 +63,11 @@ final class VerifyCommand implements Callable<Integer> {
         for (Path path : paths) {
             cases.addAll(caseFolders(path));
         }
-        BackendOptions options = threads == null ? BackendOptions.defaults() : new BackendOptions(threads);
         long elements = 0;
         double max = 0;
         double sum = 0;
         boolean pass = true;
-        try (Backend opened = Backends.open(backend, options);
+        try (Backend opened = ConfiguredBackend.open(backend, threads);
              MobaEngine engine = MobaEngine.create(ConfigFactory.load(), opened)) {
             CaseRunner runner = new CaseRunner(new StreamPath(engine, dtype, chunk), dtype);
             for (Path dir : cases) {

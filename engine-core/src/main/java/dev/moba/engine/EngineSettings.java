@@ -2,15 +2,14 @@ package dev.moba.engine;
 
 import com.typesafe.config.Config;
 import com.typesafe.config.ConfigException;
-import dev.moba.spi.BackendOptions;
 import java.time.Duration;
 
 /**
  * The engine's settings, read from the {@code moba} section of a HOCON configuration (defaults in the core's
  * {@code reference.conf}; every key is explained in {@code config/README.md}).
  *
- * @param backend        backend id, or {@code auto}
- * @param threads        backend worker threads, 0 for one per processor
+ * <p>The backend is chosen from the same configuration by {@link dev.moba.backend.Backends#open(Config)}.
+ *
  * @param memoryBudget   the most off-heap bytes the engine's sessions may hold
  * @param blocksPerShard KV blocks per block shard
  * @param queueCapacity  commands a busy session holds before it refuses more
@@ -18,13 +17,10 @@ import java.time.Duration;
  * @param closeLinger    how long a closed session still answers with a clear error
  * @param dispatcher     config path of the dispatcher sessions and shards run on
  */
-public record EngineSettings(String backend, int threads, long memoryBudget, int blocksPerShard, int queueCapacity,
+public record EngineSettings(long memoryBudget, int blocksPerShard, int queueCapacity,
                              Duration replyTimeout, Duration closeLinger, String dispatcher) {
 
     public EngineSettings {
-        if (threads < 0) {
-            throw new IllegalArgumentException("moba.threads must be >= 0, got " + threads);
-        }
         if (memoryBudget < 0) {
             throw new IllegalArgumentException("moba.memory.budget must be >= 0 bytes, got " + memoryBudget);
         }
@@ -36,18 +32,11 @@ public record EngineSettings(String backend, int threads, long memoryBudget, int
         }
     }
 
-    /** The options the backend is opened with: {@code threads}, or one per processor for 0. */
-    public BackendOptions backendOptions() {
-        return threads == 0 ? BackendOptions.defaults() : new BackendOptions(threads);
-    }
-
     /** Reads {@code config}'s {@code moba} section; a missing or mistyped key is an error that names it. */
     public static EngineSettings from(Config config) {
         try {
             Config moba = config.getConfig("moba");
             return new EngineSettings(
-                    moba.getString("backend"),
-                    moba.getInt("threads"),
                     moba.getBytes("memory.budget"),
                     moba.getInt("session.blocks-per-shard"),
                     moba.getInt("session.queue-capacity"),

@@ -70,10 +70,13 @@ public final class MobaEngine implements AutoCloseable {
         return create(ConfigFactory.load());
     }
 
-    /** An engine on its own actor system, with the backend {@code moba.backend} names. */
+    /**
+     * An engine on its own actor system, with the backend {@code moba.backend} names (looked for on the class path
+     * and in the plugin folder {@code moba.plugins.path}).
+     */
     public static MobaEngine create(Config config) {
         EngineSettings settings = EngineSettings.from(config);
-        Backend backend = Backends.open(settings.backend(), settings.backendOptions());
+        Backend backend = Backends.open(config);
         try {
             return new MobaEngine(settings, ownSystem(config), true, backend, true);
         } catch (RuntimeException | Error e) {
@@ -85,13 +88,13 @@ public final class MobaEngine implements AutoCloseable {
     /** An engine that joins {@code system} (which the caller keeps and terminates), with its configured backend. */
     public static MobaEngine create(Config config, ActorSystem<?> system) {
         EngineSettings settings = EngineSettings.from(config);
-        Backend backend = Backends.open(settings.backend(), settings.backendOptions());
+        Backend backend = Backends.open(config);
         return new MobaEngine(settings, Objects.requireNonNull(system, "system"), false, backend, true);
     }
 
     /**
      * An engine on its own actor system that runs on {@code backend}, which stays the caller's: {@link #close()}
-     * leaves it open. {@code moba.backend} and {@code moba.threads} are not read.
+     * leaves it open. {@code moba.backend}, {@code moba.threads} and the plugin folder are not read.
      */
     public static MobaEngine create(Config config, Backend backend) {
         EngineSettings settings = EngineSettings.from(config);

@@ -1,0 +1,111 @@
+package dev.moba.benchmarks;
+
+import dev.moba.backend.java.JavaBackend;
+import dev.moba.config.HeadLayout;
+import dev.moba.config.MobaConfig;
+import dev.moba.spi.BackendOptions;
+import java.lang.foreign.Arena;
+import java.util.Arrays;
+import java.util.Locale;
+
+/**
+ * The streaming engine's own cost, measured A/B interleaved: the engine path and the direct core path take turns
+ * (prefill rounds alternate which goes first; decode alternates token by token), so that the noise of a shared
+ * machine falls on both alike. The JMH benchmarks {@link EngineOverheadBenchmark} and
+ * {@link DecodeOverheadBenchmark} measure the same work one path after the other.
+ *
+ * <pre>
+ * java --add-modules jdk.incubator.vector -cp "benchmarks/target/benchmarks-0.1.0-SNAPSHOT.jar:benchmarks/target/lib/*" \
+ *   dev.moba.benchmarks.OverheadComparison [tokens=32768] [chunk=4096] [decode=1000] [threads=2] [rounds=7]
+ * </pre>
+ */
+public final class OverheadComparison {
+
+    private OverheadComparison() {}
+
+    public static void main(String[] args) {
+        int tokens = intArg(args, "tokens", 32768);
+        int chunk = intArg(args, "chunk", 4096);
+        int decode = intArg(args, "decode", 1000);
+        int threads = intArg(args, "threads", 2);
+        int rounds = intArg(args, "rounds", 7);
+        int warmup = 2;
+        var config = MobaConfig.of(512, 3);
+        var layout = new HeadLayout(8, 2, 128);
+        try (Arena arena = Arena.ofShared();
+             JavaBackend backend = new JavaBackend(new BackendOptions(threads));
+             EnginePaths engine = EnginePaths.open("engine", backend, config, layout);
+             EnginePaths core = EnginePaths.open("core", backend, config, layout)) {
+            BenchData data = BenchData.normal(arena, 42, tokens + decode + 200, 8, 2, 128);
+            double[] engineMs = new double[rounds];
+            double[] coreMs = new double[rounds];
+            double[] ratio = new double[rounds];
+            for (int r = -warmup; r < rounds; r++) {
+                boolean engineFirst = (r & 1) == 0;
+                double first = prefill(engineFirst ? engine : core, data, tokens, chunk);
+                double second = prefill(engineFirst ? core : engine, data, tokens, chunk);
+                if (r >= 0) {
+                    engineMs[r] = engineFirst ? first : second;
+                    coreMs[r] = engineFirst ? second : first;
+                    ratio[r] = engineMs[r] / coreMs[r];
+                }
+            }
+            System.out.printf(Locale.ROOT, "prefill %d tokens in chunks of %d, %d threads, median of %d rounds:"
+                            + " engine %.1f ms, core %.1f ms, overhead %.2f%% (median of per-round ratios)%n",
+                    tokens, chunk, threads, rounds, median(engineMs), median(coreMs), (median(ratio) - 1) * 100);
+
+            int warm = 200;
+            long[] engineUs = new long[decode];
+            long[] coreUs = new long[decode];
+            long[] differences = new long[decode];
+            for (int i = -warm; i < decode; i++) {
+                BenchData token = data.slice(tokens + warm + i, tokens + warm + i + 1);
+                long e = time(engine, token);
+                long c = time(core, token);
+                if (i >= 0) {
+                    engineUs[i] = e;
+                    coreUs[i] = c;
+                    differences[i] = e - c;
+                }
+            }
+            Arrays.sort(engineUs);
+            Arrays.sort(coreUs);
+            Arrays.sort(differences);
+            System.out.printf(Locale.ROOT, "decode %d tokens after %d (+%d warm-up), per token: engine p50 %.1f us"
+                            + " p99 %.1f us, core p50 %.1f us p99 %.1f us, overhead p50 %.1f us (median of"
+                            + " per-token differences)%n",
+                    decode, tokens, warm, engineUs[decode / 2] / 1e3, engineUs[decode * 99 / 100] / 1e3,
+                    coreUs[decode / 2] / 1e3, coreUs[decode * 99 / 100] / 1e3, differences[decode / 2] / 1e3);
+        }
+    }
+
+    private static double prefill(EnginePaths path, BenchData data, int tokens, int chunk) {
+        path.restart();
+        long start = System.nanoTime();
+        for (int from = 0; from < tokens; from += chunk) {
+            path.forward(data.slice(from, Math.min(tokens, from + chunk)));
+        }
+        return (System.nanoTime() - start) / 1e6;
+    }
+
+    private static long time(EnginePaths path, BenchData token) {
+        long start = System.nanoTime();
+        path.forward(token);
+        return System.nanoTime() - start;
+    }
+
+    private static double median(double[] values) {
+        double[] sorted = values.clone();
+        Arrays.sort(sorted);
+        return sorted[sorted.length / 2];
+    }
+
+    private static int intArg(String[] args, String name, int fallback) {
+        for (String arg : args) {
+            if (arg.startsWith(name + "=")) {
+                return Integer.parseInt(arg.substring(name.length() + 1));
+            }
+        }
+        return fallback;
+    }
+}
