@@ -11,12 +11,13 @@ import java.util.Locale;
 /**
  * The streaming engine's own cost, measured A/B interleaved: the engine path and the direct core path take turns
  * (prefill rounds alternate which goes first; decode alternates token by token), so that the noise of a shared
- * machine falls on both alike. The JMH benchmarks {@link EngineOverheadBenchmark} and
+ * machine falls on both alike. Decode starts with thousands of warm-up tokens: the engine path runs more code,
+ * which the JIT compiler must reach before the comparison means anything. The JMH benchmarks {@link EngineOverheadBenchmark} and
  * {@link DecodeOverheadBenchmark} measure the same work one path after the other.
  *
  * <pre>
  * java --add-modules jdk.incubator.vector -cp "benchmarks/target/benchmarks-0.1.0-SNAPSHOT.jar:benchmarks/target/lib/*" \
- *   dev.moba.benchmarks.OverheadComparison [tokens=32768] [chunk=4096] [decode=1000] [threads=2] [rounds=7]
+ *   dev.moba.benchmarks.OverheadComparison [tokens=32768] [chunk=4096] [decode=1000] [warm=5000] [threads=2] [rounds=7]
  * </pre>
  */
 public final class OverheadComparison {
@@ -29,6 +30,7 @@ public final class OverheadComparison {
         int decode = intArg(args, "decode", 1000);
         int threads = intArg(args, "threads", 2);
         int rounds = intArg(args, "rounds", 7);
+        int warm = intArg(args, "warm", 5000);
         int warmup = 2;
         var config = MobaConfig.of(512, 3);
         var layout = new HeadLayout(8, 2, 128);
@@ -36,7 +38,7 @@ public final class OverheadComparison {
              JavaBackend backend = new JavaBackend(new BackendOptions(threads));
              EnginePaths engine = EnginePaths.open("engine", backend, config, layout);
              EnginePaths core = EnginePaths.open("core", backend, config, layout)) {
-            BenchData data = BenchData.normal(arena, 42, tokens + decode + 200, 8, 2, 128);
+            BenchData data = BenchData.normal(arena, 42, tokens + Math.max(decode, warm), 8, 2, 128);
             double[] engineMs = new double[rounds];
             double[] coreMs = new double[rounds];
             double[] ratio = new double[rounds];
@@ -54,24 +56,27 @@ public final class OverheadComparison {
                             + " engine %.1f ms, core %.1f ms, overhead %.2f%% (median of per-round ratios)%n",
                     tokens, chunk, threads, rounds, median(engineMs), median(coreMs), (median(ratio) - 1) * 100);
 
-            int warm = 200;
+            // Warm the decode path of both, then measure on fresh documents of exactly `tokens` tokens.
+            for (int i = 0; i < warm; i++) {
+                BenchData token = data.slice(tokens + i, tokens + i + 1);
+                time(engine, token);
+                time(core, token);
+            }
+            prefill(engine, data, tokens, chunk);
+            prefill(core, data, tokens, chunk);
             long[] engineUs = new long[decode];
             long[] coreUs = new long[decode];
             long[] differences = new long[decode];
-            for (int i = -warm; i < decode; i++) {
-                BenchData token = data.slice(tokens + warm + i, tokens + warm + i + 1);
-                long e = time(engine, token);
-                long c = time(core, token);
-                if (i >= 0) {
-                    engineUs[i] = e;
-                    coreUs[i] = c;
-                    differences[i] = e - c;
-                }
+            for (int i = 0; i < decode; i++) {
+                BenchData token = data.slice(tokens + i, tokens + i + 1);
+                engineUs[i] = time(engine, token);
+                coreUs[i] = time(core, token);
+                differences[i] = engineUs[i] - coreUs[i];
             }
             Arrays.sort(engineUs);
             Arrays.sort(coreUs);
             Arrays.sort(differences);
-            System.out.printf(Locale.ROOT, "decode %d tokens after %d (+%d warm-up), per token: engine p50 %.1f us"
+            System.out.printf(Locale.ROOT, "decode %d tokens after %d (after %d warm-up tokens), per token: engine p50 %.1f us"
                             + " p99 %.1f us, core p50 %.1f us p99 %.1f us, overhead p50 %.1f us (median of"
                             + " per-token differences)%n",
                     decode, tokens, warm, engineUs[decode / 2] / 1e3, engineUs[decode * 99 / 100] / 1e3,
