@@ -38,8 +38,8 @@ public final class HostKvCache implements KvCache {
 
     public HostKvCache(KvSpec spec) {
         this.spec = Objects.requireNonNull(spec, "spec");
-        this.paddedBlock = HostLayout.padColumns(spec.blockSize());
-        this.paddedDim = HostLayout.padColumns(spec.headDim());
+        this.paddedBlock = HostLayout.padStride(spec.blockSize());
+        this.paddedDim = HostLayout.padStride(spec.headDim());
         int bytes = spec.dtype().bytes();
         this.keysBytesPerHead = (long) spec.headDim() * paddedBlock * bytes;
         this.valuesBytesPerHead = (long) paddedBlock * paddedDim * bytes;

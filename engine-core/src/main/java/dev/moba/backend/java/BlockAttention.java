@@ -73,10 +73,10 @@ final class BlockAttention {
             int limit = task.causal() ? plan.firstPosition() + rows[start + i] / qHeads - blockStart + 1 : keys;
             softmaxRow(scores, i * lds, limit, cols, plan.scale(), i);
         }
-        int ldo = cache.paddedDim();
+        int ldo = HostLayout.padColumns(dim);
         float[] outputs = scratch.outputs;
-        MatMul.multiply(scores, lds, count, cols, block.segment, block.valuesOffset, cache.paddedDim(),
-                cache.paddedDim(), outputs, ldo);
+        MatMul.multiply(scores, lds, count, cols, block.segment, block.valuesOffset, cache.paddedDim(), ldo,
+                outputs, ldo);
         for (int i = 0; i < count; i++) {
             acc.add(rows[start + i], scratch.rowMax[i], scratch.rowSum[i], outputs, i * ldo);
         }
