@@ -57,8 +57,12 @@ final class BlockAttention {
         int dim = plan.layout().headDim();
         int[] rows = task.rows();
         int blockStart = task.block() * cache.spec().blockSize();
+        // Whole register tiles only: the kernel's single-row fallback runs several times slower per row than the
+        // few zero rows that pad the last tile.
+        int padded = (count + MatMul.TILE_ROWS - 1) / MatMul.TILE_ROWS * MatMul.TILE_ROWS;
         float[] queries = scratch.queries;
         gather(plan.queries(), rows, start, count, dim, queries);
+        Arrays.fill(queries, count * dim, padded * dim, 0f);
 
         int keys = task.causal()
                 ? plan.firstPosition() + rows[start + count - 1] / qHeads - blockStart + 1
@@ -66,7 +70,7 @@ final class BlockAttention {
         int cols = HostLayout.padColumns(keys);
         int lds = cache.paddedBlock();
         float[] scores = scratch.scores;
-        MatMul.multiply(queries, dim, count, dim, block.segment, block.keysOffset, cache.paddedBlock(), cols,
+        MatMul.multiply(queries, dim, padded, dim, block.segment, block.keysOffset, cache.paddedBlock(), cols,
                 scores, lds);
 
         for (int i = 0; i < count; i++) {
@@ -75,7 +79,7 @@ final class BlockAttention {
         }
         int ldo = HostLayout.padColumns(dim);
         float[] outputs = scratch.outputs;
-        MatMul.multiply(scores, lds, count, cols, block.segment, block.valuesOffset, cache.paddedDim(), ldo,
+        MatMul.multiply(scores, lds, padded, cols, block.segment, block.valuesOffset, cache.paddedDim(), ldo,
                 outputs, ldo);
         for (int i = 0; i < count; i++) {
             acc.add(rows[start + i], scratch.rowMax[i], scratch.rowSum[i], outputs, i * ldo);
