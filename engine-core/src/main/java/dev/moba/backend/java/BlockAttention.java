@@ -110,10 +110,18 @@ final class BlockAttention {
         scratch.rowSum[tileRow] = sumVector.reduceLanes(VectorOperators.ADD);
     }
 
+    /** Copies query rows into a tile; runs of consecutive rows (a token's heads of one group) go in one copy. */
     private static void gather(Tensor queries, int[] rows, int start, int count, int dim, float[] out) {
         MemorySegment q = queries.segment();
-        for (int i = 0; i < count; i++) {
-            MemorySegment.copy(q, F32, (long) rows[start + i] * dim * Float.BYTES, out, i * dim, dim);
+        int i = 0;
+        while (i < count) {
+            int first = rows[start + i];
+            int run = 1;
+            while (i + run < count && rows[start + i + run] == first + run) {
+                run++;
+            }
+            MemorySegment.copy(q, F32, (long) first * dim * Float.BYTES, out, i * dim, run * dim);
+            i += run;
         }
     }
 

@@ -46,10 +46,14 @@ final class BlockGate {
                 fillNone(selection, r0, rows, kvHead, group, qHeads, picks);
                 continue;
             }
-            for (int i = 0; i < rows; i++) {
+            // A token's heads of the group are adjacent in q: one copy each.
+            for (int i = 0; i < rows; ) {
                 int t = (r0 + i) / group;
-                int h = kvHead * group + (r0 + i) % group;
-                MemorySegment.copy(q, F32, ((long) t * qHeads + h) * dim * Float.BYTES, tile, i * dim, dim);
+                int h = (r0 + i) % group;
+                int run = Math.min(group - h, rows - i);
+                MemorySegment.copy(q, F32, ((long) t * qHeads + kvHead * group + h) * dim * Float.BYTES, tile,
+                        i * dim, run * dim);
+                i += run;
             }
             MatMul.multiply(tile, dim, rows, dim, summaries.segment(), summaries.headOffset(kvHead), lds,
                     HostLayout.padColumns(candidatesOfLast), scores, lds);
