@@ -55,7 +55,10 @@ final class BlockGate {
                         i * dim, run * dim);
                 i += run;
             }
-            MatMul.multiply(tile, dim, rows, dim, summaries.segment(), summaries.headOffset(kvHead), lds,
+            // Zero rows up to whole register tiles, as in block attention.
+            int padded = (rows + MatMul.TILE_ROWS - 1) / MatMul.TILE_ROWS * MatMul.TILE_ROWS;
+            Arrays.fill(tile, rows * dim, padded * dim, 0f);
+            MatMul.multiply(tile, dim, padded, dim, summaries.segment(), summaries.headOffset(kvHead), lds,
                     HostLayout.padColumns(candidatesOfLast), scores, lds);
             for (int i = 0; i < rows; i++) {
                 int t = (r0 + i) / group;
