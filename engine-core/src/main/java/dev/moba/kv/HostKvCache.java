@@ -25,6 +25,9 @@ import java.util.Objects;
  */
 public final class HostKvCache implements KvCache {
 
+    /** Tokens appended per step: a transposed key row then receives one 64-byte line of fp32 at a time. */
+    private static final int TOKENS_PER_STEP = 16;
+
     private final KvSpec spec;
     private final int paddedBlock;
     private final int paddedDim;
@@ -39,8 +42,8 @@ public final class HostKvCache implements KvCache {
 
     public HostKvCache(KvSpec spec) {
         this.spec = Objects.requireNonNull(spec, "spec");
-        this.paddedBlock = HostLayout.padColumns(spec.blockSize());
-        this.paddedDim = HostLayout.padColumns(spec.headDim());
+        this.paddedBlock = HostLayout.padStride(spec.blockSize());
+        this.paddedDim = HostLayout.padStride(spec.headDim());
         int bytes = spec.dtype().bytes();
         this.keysBytesPerHead = (long) spec.headDim() * paddedBlock * bytes;
         this.valuesBytesPerHead = (long) paddedBlock * paddedDim * bytes;
@@ -107,17 +110,19 @@ public final class HostKvCache implements KvCache {
         }
         List<SealedBlock> sealed = new ArrayList<>();
         int rowLength = spec.kvHeads() * spec.headDim();
-        float[] keyRow = new float[rowLength];
-        float[] valueRow = new float[rowLength];
-        for (int t = 0; t < n; t++) {
+        float[] keyRows = new float[TOKENS_PER_STEP * rowLength];
+        float[] valueRows = new float[TOKENS_PER_STEP * rowLength];
+        for (int t = 0; t < n; ) {
             int position = length + t;
             int b = position / blockSize;
             int slot = position % blockSize;
-            k.read((long) t * rowLength, keyRow, 0, rowLength);
-            v.read((long) t * rowLength, valueRow, 0, rowLength);
-            spec.dtype().roundInPlace(keyRow);
-            writeToken(blocks.get(b), slot, keyRow, valueRow);
-            if (slot == blockSize - 1) {
+            int count = Math.min(Math.min(TOKENS_PER_STEP, n - t), blockSize - slot);
+            k.read((long) t * rowLength, keyRows, 0, count * rowLength);
+            v.read((long) t * rowLength, valueRows, 0, count * rowLength);
+            spec.dtype().roundInPlace(keyRows);
+            writeTokens(blocks.get(b), slot, count, keyRows, valueRows);
+            t += count;
+            if (slot + count == blockSize) {
                 sealed.add(new SealedBlock(b, freezeMean(blockSize)));
             }
         }
@@ -195,23 +200,38 @@ public final class HostKvCache implements KvCache {
         }
     }
 
-    /** Stores one token's keys (already rounded) and values into {@code slot} of {@code block}. */
-    private void writeToken(MemorySegment block, int slot, float[] keys, float[] values) {
+    /**
+     * Stores the keys (already rounded) and values of {@code count} consecutive tokens, row-major in {@code keys}
+     * and {@code values}, from {@code slot} of {@code block} on. Keys go one transposed row at a time, so each store
+     * run is contiguous; each key is added to the open block's sum in slot order, as one token at a time would.
+     */
+    private void writeTokens(MemorySegment block, int slot, int count, float[] keys, float[] values) {
         DType dtype = spec.dtype();
         int dim = spec.headDim();
+        int rowLength = spec.kvHeads() * dim;
         for (int j = 0; j < spec.kvHeads(); j++) {
             long keyBase = keysOffset(j) / dtype.bytes() + slot;
-            long valueBase = valuesOffset(j) / dtype.bytes() + (long) slot * paddedDim;
             for (int d = 0; d < dim; d++) {
-                float key = keys[j * dim + d];
-                dtype.set(block, keyBase + (long) d * paddedBlock, key);
-                openKeySum[j * dim + d] += key;
+                int from = j * dim + d;
+                long at = keyBase + (long) d * paddedBlock;
+                double sum = openKeySum[from];
+                for (int s = 0; s < count; s++) {
+                    float key = keys[s * rowLength + from];
+                    dtype.set(block, at + s, key);
+                    sum += key;
+                }
+                openKeySum[from] = sum;
             }
-            if (dtype == DType.FP32) {
-                MemorySegment.copy(values, j * dim, block, ValueLayout.JAVA_FLOAT, valueBase * Float.BYTES, dim);
-            } else {
-                for (int d = 0; d < dim; d++) {
-                    dtype.set(block, valueBase + d, values[j * dim + d]);
+            long valueBase = valuesOffset(j) / dtype.bytes() + (long) slot * paddedDim;
+            for (int s = 0; s < count; s++) {
+                long at = valueBase + (long) s * paddedDim;
+                if (dtype == DType.FP32) {
+                    MemorySegment.copy(values, s * rowLength + j * dim, block, ValueLayout.JAVA_FLOAT,
+                            at * Float.BYTES, dim);
+                } else {
+                    for (int d = 0; d < dim; d++) {
+                        dtype.set(block, at + d, values[s * rowLength + j * dim + d]);
+                    }
                 }
             }
         }

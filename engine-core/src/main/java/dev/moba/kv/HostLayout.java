@@ -3,7 +3,8 @@ package dev.moba.kv;
 /**
  * Padding rules of matrices kept in host memory. Rows that kernels read as vectors are padded to a multiple of
  * {@link #COLUMN_MULTIPLE} elements (64 bytes of fp32, one AVX-512 register), so a kernel never needs a tail loop
- * along them; the padding is zero.
+ * along them; the padding is zero. Row strides are padded further, to an odd number of 64-byte lines (see
+ * {@link #padStride}).
  */
 public final class HostLayout {
 
@@ -15,5 +16,16 @@ public final class HostLayout {
     /** {@code n} rounded up to a multiple of {@link #COLUMN_MULTIPLE}. */
     public static int padColumns(int n) {
         return (n + COLUMN_MULTIPLE - 1) / COLUMN_MULTIPLE * COLUMN_MULTIPLE;
+    }
+
+    /**
+     * A row stride for rows of {@code n} elements: {@link #padColumns} of it, plus one more multiple when that spans
+     * an even number of 64-byte lines of fp32. With a stride of a power of two bytes, the same columns of
+     * successive rows fall into a handful of cache sets, and a kernel's panel of a few hundred rows no longer stays
+     * in L1; an odd number of lines spreads them over every set.
+     */
+    public static int padStride(int n) {
+        int padded = padColumns(n);
+        return padded / COLUMN_MULTIPLE % 2 == 0 ? padded + COLUMN_MULTIPLE : padded;
     }
 }

@@ -57,8 +57,12 @@ final class BlockAttention {
         int dim = plan.layout().headDim();
         int[] rows = task.rows();
         int blockStart = task.block() * cache.spec().blockSize();
+        // Whole register tiles only: the kernel's single-row fallback runs several times slower per row than the
+        // few zero rows that pad the last tile.
+        int padded = (count + MatMul.TILE_ROWS - 1) / MatMul.TILE_ROWS * MatMul.TILE_ROWS;
         float[] queries = scratch.queries;
         gather(plan.queries(), rows, start, count, dim, queries);
+        Arrays.fill(queries, count * dim, padded * dim, 0f);
 
         int keys = task.causal()
                 ? plan.firstPosition() + rows[start + count - 1] / qHeads - blockStart + 1
@@ -66,17 +70,17 @@ final class BlockAttention {
         int cols = HostLayout.padColumns(keys);
         int lds = cache.paddedBlock();
         float[] scores = scratch.scores;
-        MatMul.multiply(queries, dim, count, dim, block.segment, block.keysOffset, cache.paddedBlock(), cols,
+        MatMul.multiply(queries, dim, padded, dim, block.segment, block.keysOffset, cache.paddedBlock(), cols,
                 scores, lds);
 
         for (int i = 0; i < count; i++) {
             int limit = task.causal() ? plan.firstPosition() + rows[start + i] / qHeads - blockStart + 1 : keys;
             softmaxRow(scores, i * lds, limit, cols, plan.scale(), i);
         }
-        int ldo = cache.paddedDim();
+        int ldo = HostLayout.padColumns(dim);
         float[] outputs = scratch.outputs;
-        MatMul.multiply(scores, lds, count, cols, block.segment, block.valuesOffset, cache.paddedDim(),
-                cache.paddedDim(), outputs, ldo);
+        MatMul.multiply(scores, lds, padded, cols, block.segment, block.valuesOffset, cache.paddedDim(), ldo,
+                outputs, ldo);
         for (int i = 0; i < count; i++) {
             acc.add(rows[start + i], scratch.rowMax[i], scratch.rowSum[i], outputs, i * ldo);
         }
@@ -106,10 +110,18 @@ final class BlockAttention {
         scratch.rowSum[tileRow] = sumVector.reduceLanes(VectorOperators.ADD);
     }
 
+    /** Copies query rows into a tile; runs of consecutive rows (a token's heads of one group) go in one copy. */
     private static void gather(Tensor queries, int[] rows, int start, int count, int dim, float[] out) {
         MemorySegment q = queries.segment();
-        for (int i = 0; i < count; i++) {
-            MemorySegment.copy(q, F32, (long) rows[start + i] * dim * Float.BYTES, out, i * dim, dim);
+        int i = 0;
+        while (i < count) {
+            int first = rows[start + i];
+            int run = 1;
+            while (i + run < count && rows[start + i + run] == first + run) {
+                run++;
+            }
+            MemorySegment.copy(q, F32, (long) first * dim * Float.BYTES, out, i * dim, run * dim);
+            i += run;
         }
     }
 

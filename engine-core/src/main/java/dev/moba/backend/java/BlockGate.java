@@ -46,12 +46,19 @@ final class BlockGate {
                 fillNone(selection, r0, rows, kvHead, group, qHeads, picks);
                 continue;
             }
-            for (int i = 0; i < rows; i++) {
+            // A token's heads of the group are adjacent in q: one copy each.
+            for (int i = 0; i < rows; ) {
                 int t = (r0 + i) / group;
-                int h = kvHead * group + (r0 + i) % group;
-                MemorySegment.copy(q, F32, ((long) t * qHeads + h) * dim * Float.BYTES, tile, i * dim, dim);
+                int h = (r0 + i) % group;
+                int run = Math.min(group - h, rows - i);
+                MemorySegment.copy(q, F32, ((long) t * qHeads + kvHead * group + h) * dim * Float.BYTES, tile,
+                        i * dim, run * dim);
+                i += run;
             }
-            MatMul.multiply(tile, dim, rows, dim, summaries.segment(), summaries.headOffset(kvHead), lds,
+            // Zero rows up to whole register tiles, as in block attention.
+            int padded = (rows + MatMul.TILE_ROWS - 1) / MatMul.TILE_ROWS * MatMul.TILE_ROWS;
+            Arrays.fill(tile, rows * dim, padded * dim, 0f);
+            MatMul.multiply(tile, dim, padded, dim, summaries.segment(), summaries.headOffset(kvHead), lds,
                     HostLayout.padColumns(candidatesOfLast), scores, lds);
             for (int i = 0; i < rows; i++) {
                 int t = (r0 + i) / group;

@@ -39,9 +39,15 @@ final class RowAccumulators {
      */
     void add(int row, float blockMax, float blockSum, float[] values, int offset) {
         float oldMax = max[row];
-        float newMax = Math.max(oldMax, blockMax);
-        float keep = (float) Math.exp(oldMax - newMax);
-        float take = (float) Math.exp(blockMax - newMax);
+        // One of the two factors is exp(0) = 1: a single exponential per fold.
+        float keep = 1f;
+        float take = 1f;
+        if (blockMax > oldMax) {
+            keep = (float) Math.exp(oldMax - blockMax);
+            max[row] = blockMax;
+        } else {
+            take = (float) Math.exp(blockMax - oldMax);
+        }
         long base = (long) row * dim * Float.BYTES;
         int d = 0;
         for (int bound = MatMul.SPECIES.loopBound(dim); d < bound; d += MatMul.LANES) {
@@ -55,7 +61,6 @@ final class RowAccumulators {
             output.set(F32, at, output.get(F32, at) * keep + values[offset + d] * take);
         }
         sum[row] = sum[row] * keep + blockSum * take;
-        max[row] = newMax;
     }
 
     /** Normalises rows {@code [from, to)} and stores their log-sum-exp; rows without keys keep lse -infinity. */
