@@ -25,7 +25,6 @@ import dev.moba.spi.SealedBlock;
 import dev.moba.tensor.DType;
 import dev.moba.tensor.Tensor;
 import java.lang.foreign.Arena;
-import java.lang.foreign.MemorySegment;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.List;
@@ -35,6 +34,7 @@ import java.util.TreeMap;
 import java.util.TreeSet;
 import java.util.function.Function;
 import org.apache.pekko.actor.typed.ActorRef;
+import org.apache.pekko.pattern.StatusReply;
 
 /**
  * The router's side of one layer of a session: the layer's length, the mean keys of its sealed blocks, and the
@@ -101,9 +101,13 @@ final class LayerRouter implements AutoCloseable {
         }
     }
 
-    /** Starts a validated chunk; the shards' replies go to {@code replies}. */
-    Request begin(long id, LayerChunk chunk, ActorRef<BlockShard.Reply> replies) {
-        return new Request(id, chunk, replies);
+    /**
+     * Starts a validated chunk; the shards' replies go to {@code replies}. A chunk that one shard answers alone is
+     * answered by that shard, straight to {@code caller}.
+     */
+    Request begin(long id, LayerChunk chunk, ActorRef<BlockShard.Reply> replies,
+                  ActorRef<StatusReply<LayerOutput>> caller) {
+        return new Request(id, chunk, replies, caller);
     }
 
     /** Frees the summaries and scratch memory; the shards are closed by the session. */
@@ -136,6 +140,7 @@ final class LayerRouter implements AutoCloseable {
         private final long id;
         private final LayerChunk chunk;
         private final ActorRef<BlockShard.Reply> replies;
+        private final ActorRef<StatusReply<LayerOutput>> caller;
         private final int first;
         private final int tokens;
         private final int blocksBefore;
@@ -144,14 +149,17 @@ final class LayerRouter implements AutoCloseable {
         private final List<SealedBlock> sealed = new ArrayList<>();
         private final SortedMap<Integer, Partials> results = new TreeMap<>();
         private boolean attendSent;
+        private boolean delivered;
         private boolean rollingBack;
         private int awaiting;
         private RuntimeException failure;
 
-        private Request(long id, LayerChunk chunk, ActorRef<BlockShard.Reply> replies) {
+        private Request(long id, LayerChunk chunk, ActorRef<BlockShard.Reply> replies,
+                        ActorRef<StatusReply<LayerOutput>> caller) {
             this.id = id;
             this.chunk = chunk;
             this.replies = replies;
+            this.caller = caller;
             this.first = length;
             this.tokens = chunk.tokens();
             this.blocksBefore = summaries.blocks();
@@ -218,7 +226,8 @@ final class LayerRouter implements AutoCloseable {
         }
 
         /**
-         * Finishes a complete request: the merged output, or the failure after the chunk has been undone.
+         * Finishes a complete request: the merged output ({@code null} when a shard has delivered it), or the
+         * failure after the chunk has been undone.
          */
         LayerOutput finish() {
             if (failure != null) {
@@ -228,7 +237,7 @@ final class LayerRouter implements AutoCloseable {
             }
             publishSealed();
             length = first + tokens;
-            return new LayerOutput(layer, first, mergedOutput());
+            return delivered ? null : new LayerOutput(layer, first, mergedOutput());
         }
 
         private void fail(RuntimeException e) {
@@ -292,6 +301,9 @@ final class LayerRouter implements AutoCloseable {
         private void send(Map<Integer, BlockShard.Append> appends, Map<Integer, BlockShard.Attend> attends) {
             TreeSet<Integer> targets = new TreeSet<>(appends.keySet());
             targets.addAll(attends.keySet());
+            // One shard holding all of the chunk's work needs no merge: it can answer the caller itself.
+            delivered = targets.size() == 1 && !attends.isEmpty() && attends.containsKey(targets.first());
+            BlockShard.Delivery delivery = delivered ? new BlockShard.Delivery(layer, first, caller) : null;
             for (int s : targets) {
                 while (shards.size() <= s) {
                     int next = shards.size();
@@ -302,22 +314,20 @@ final class LayerRouter implements AutoCloseable {
                 if (appends.containsKey(s)) {
                     appending.add(s);
                 }
-                shards.get(s).tell(new BlockShard.Run(id, appends.get(s), attends.get(s), replies));
+                shards.get(s).tell(new BlockShard.Run(id, appends.get(s), attends.get(s), delivery, replies));
                 awaiting++;
             }
         }
 
         private Tensor mergedOutput() {
-            Tensor out = Tensor.allocate(Arena.ofAuto(), DType.FP32, tokens, layout.qHeads(), layout.headDim());
             if (results.isEmpty()) {
-                return out;
+                return Tensor.allocate(Arena.ofAuto(), DType.FP32, tokens, layout.qHeads(), layout.headDim());
             }
             Partials merged = results.get(results.firstKey());
             for (Partials other : results.tailMap(results.firstKey() + 1).values()) {
                 merged.mergeFrom(other);
             }
-            MemorySegment.copy(merged.output(), 0, out.segment(), 0, out.segment().byteSize());
-            return out;
+            return Outputs.copy(merged, tokens, layout.qHeads(), layout.headDim());
         }
     }
 }

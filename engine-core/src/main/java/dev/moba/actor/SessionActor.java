@@ -131,7 +131,7 @@ public final class SessionActor extends AbstractBehavior<SessionActor.Command> {
             LayerRouter layer = layers.get(chunk.layer());
             layer.validate(chunk, "layer " + chunk.layer() + " of session " + settings.id());
             current = forward;
-            request = layer.begin(++requests, chunk, shardReplies);
+            request = layer.begin(++requests, chunk, shardReplies, forward.replyTo());
         } catch (InvalidChunkException e) {
             forward.replyTo().tell(StatusReply.error(e));
             return;
@@ -161,7 +161,10 @@ public final class SessionActor extends AbstractBehavior<SessionActor.Command> {
         current = null;
         request = null;
         try {
-            forward.replyTo().tell(StatusReply.success(done.finish()));
+            LayerOutput output = done.finish();
+            if (output != null) {
+                forward.replyTo().tell(StatusReply.success(output));
+            }
         } catch (MobaException e) {
             failures++;
             lastFailure = e.getMessage();
