@@ -11,6 +11,7 @@ import dev.moba.gating.Selection;
 import dev.moba.kv.HostKvCache;
 import dev.moba.merge.Partials;
 import dev.moba.plan.AttendPlan;
+import dev.moba.backend.WorkUnits;
 import dev.moba.spi.Backend;
 import dev.moba.spi.BackendOptions;
 import dev.moba.spi.KvCache;
@@ -21,8 +22,6 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
 import java.util.concurrent.ConcurrentLinkedDeque;
-import java.util.concurrent.ForkJoinPool;
-import java.util.concurrent.ForkJoinTask;
 import java.util.function.Consumer;
 import org.bytedeco.dnnl.dnnl_engine;
 import org.slf4j.Logger;
@@ -46,16 +45,12 @@ public final class OneDnnBackend implements Backend {
 
     private static final Logger LOG = LoggerFactory.getLogger(OneDnnBackend.class);
 
-    private static final int MIN_UNIT_TOKENS = 64;
-    private static final int MAX_UNIT_TOKENS = 2048;
-
     private final DnnlLibrary library;
-    private final int threads;
+    private final WorkUnits workUnits;
     private final int nativeThreads;
     private final boolean bf16Kernels;
     private final dnnl_engine engine = new dnnl_engine();
     private final Primitives primitives;
-    private final ForkJoinPool pool;
     private final ThreadLocal<Boolean> nativeThreadsSet = ThreadLocal.withInitial(() -> false);
     private final ConcurrentLinkedDeque<Worker> idle = new ConcurrentLinkedDeque<>();
     private final ConcurrentLinkedDeque<Worker> all = new ConcurrentLinkedDeque<>();
@@ -65,12 +60,11 @@ public final class OneDnnBackend implements Backend {
             throw new IllegalArgumentException("oneDNN threads per worker must be >= 1, got " + nativeThreads);
         }
         this.library = library;
-        this.threads = options.threads();
+        this.workUnits = new WorkUnits(options.threads());
         this.nativeThreads = nativeThreads;
         Dnnl.check(dnnl_engine_create(engine, dnnl_cpu, 0), "CPU engine creation");
         this.primitives = new Primitives(engine);
         this.bf16Kernels = hasKernels(dnnl_bf16);
-        this.pool = threads == 1 ? null : new ForkJoinPool(threads);
     }
 
     @Override
@@ -85,7 +79,7 @@ public final class OneDnnBackend implements Backend {
 
     /** How each storage type is computed here, for logs and tools. */
     public String describe() {
-        return "oneDNN " + library.version() + " on " + library.isa() + ", " + threads + " worker(s) x "
+        return "oneDNN " + library.version() + " on " + library.isa() + ", " + workUnits.threads() + " worker(s) x "
                 + nativeThreads + " OpenMP thread(s); bf16 "
                 + (bf16Kernels ? "on bf16 kernels (" + implementation(dnnl_bf16) + ")" : "widened to fp32")
                 + ", fp32 on " + implementation(dnnl_f32) + ", fp16 widened to fp32";
@@ -103,11 +97,11 @@ public final class OneDnnBackend implements Backend {
         for (GateRequest request : requests) {
             int[] blocks = new int[request.rows() * request.picks()];
             selections.add(new Selection(request.rows(), request.picks(), blocks));
-            split(request.queries().tokens(), request.layout().kvHeads(), (kvHead, from, to) ->
+            workUnits.split(request.queries().tokens(), request.layout().kvHeads(), (kvHead, from, to) ->
                     units.add(() -> withWorker(w -> new TileGate(w).run(request, kvHead, from, to, blocks))));
         }
         long start = System.nanoTime();
-        runAll(units);
+        workUnits.runAll(units);
         if (LOG.isDebugEnabled()) {
             LOG.debug("gate: {} query rows in {} ms", requests.stream().mapToLong(GateRequest::rows).sum(),
                     String.format(Locale.ROOT, "%.1f", (System.nanoTime() - start) / 1e6));
@@ -129,7 +123,7 @@ public final class OneDnnBackend implements Backend {
             RowStates states = new RowStates(partials);
             int qHeads = plan.layout().qHeads();
             int group = plan.layout().groupSize();
-            split(plan.queries().tokens(), plan.layout().kvHeads(), (kvHead, from, to) -> units.add(() -> {
+            workUnits.split(plan.queries().tokens(), plan.layout().kvHeads(), (kvHead, from, to) -> units.add(() -> {
                 withWorker(w -> new TileAttention(w).run(plan, cache, shape, kvHead, from, to, states));
                 for (int t = from; t < to; t++) {
                     int first = t * qHeads + kvHead * group;
@@ -139,7 +133,7 @@ public final class OneDnnBackend implements Backend {
             results.add(partials);
         }
         long start = System.nanoTime();
-        runAll(units);
+        workUnits.runAll(units);
         if (LOG.isDebugEnabled()) {
             LOG.debug("attend: {} query-key pairs in {} ms", plans.stream().mapToLong(AttendPlan::attendedPairs).sum(),
                     String.format(Locale.ROOT, "%.1f", (System.nanoTime() - start) / 1e6));
@@ -149,9 +143,7 @@ public final class OneDnnBackend implements Backend {
 
     @Override
     public void close() {
-        if (pool != null) {
-            pool.shutdownNow();
-        }
+        workUnits.close();
         all.forEach(Worker::close);
         all.clear();
         idle.clear();
@@ -183,36 +175,6 @@ public final class OneDnnBackend implements Backend {
                 .implementation();
     }
 
-    /** Splits the tokens of each kv head into ranges so that there are a few units per worker. */
-    private void split(int tokens, int kvHeads, UnitSink sink) {
-        int parts = threads == 1 ? 1 : Math.max(1, Math.min((threads * 4 + kvHeads - 1) / kvHeads,
-                tokens / MIN_UNIT_TOKENS));
-        parts = Math.max(parts, (tokens + MAX_UNIT_TOKENS - 1) / MAX_UNIT_TOKENS);
-        for (int j = 0; j < kvHeads; j++) {
-            for (int p = 0; p < parts; p++) {
-                int from = (int) ((long) tokens * p / parts);
-                int to = (int) ((long) tokens * (p + 1) / parts);
-                if (from < to) {
-                    sink.accept(j, from, to);
-                }
-            }
-        }
-    }
-
-    private void runAll(List<Runnable> units) {
-        if (pool == null || units.size() == 1) {
-            units.forEach(Runnable::run);
-            return;
-        }
-        List<ForkJoinTask<?>> tasks = new ArrayList<>(units.size());
-        for (Runnable unit : units) {
-            tasks.add(pool.submit(unit));
-        }
-        for (ForkJoinTask<?> task : tasks) {
-            task.join();
-        }
-    }
-
     private void withWorker(Consumer<Worker> work) {
         if (!nativeThreadsSet.get()) {
             library.setCallerThreads(nativeThreads);
@@ -230,8 +192,4 @@ public final class OneDnnBackend implements Backend {
         }
     }
 
-    @FunctionalInterface
-    private interface UnitSink {
-        void accept(int kvHead, int tokenFrom, int tokenTo);
-    }
 }

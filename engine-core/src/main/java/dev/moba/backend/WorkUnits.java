@@ -1,0 +1,84 @@
+package dev.moba.backend;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.ForkJoinPool;
+import java.util.concurrent.ForkJoinTask;
+
+/**
+ * How a CPU backend spreads one call over its threads: the call's query rows are cut into units of (kv head,
+ * token range) that write disjoint rows, so units run side by side without locks, on a fork-join pool of
+ * {@code threads} workers, or inline on the caller when there is one thread. Thread-safe; close it with its
+ * backend.
+ */
+public final class WorkUnits implements AutoCloseable {
+
+    /** Tokens per unit below which a kv head's rows are not split further. */
+    private static final int MIN_UNIT_TOKENS = 64;
+
+    /**
+     * Tokens per unit above which a kv head's rows are split even on one thread: a unit's queries and output rows
+     * (2048 tokens of 8 heads of 128 floats: 8 MB each) then stay in cache while its blocks stream by.
+     */
+    private static final int MAX_UNIT_TOKENS = 2048;
+
+    private final int threads;
+    private final ForkJoinPool pool;
+
+    /** @param threads workers; 1 runs every unit on the calling thread */
+    public WorkUnits(int threads) {
+        if (threads < 1) {
+            throw new IllegalArgumentException("threads must be >= 1, got " + threads);
+        }
+        this.threads = threads;
+        this.pool = threads == 1 ? null : new ForkJoinPool(threads);
+    }
+
+    public int threads() {
+        return threads;
+    }
+
+    /** Cuts {@code tokens} query tokens of each of {@code kvHeads} heads into ranges, a few per worker. */
+    public void split(int tokens, int kvHeads, Sink sink) {
+        int parts = threads == 1 ? 1
+                : Math.max(1, Math.min((threads * 4 + kvHeads - 1) / kvHeads, tokens / MIN_UNIT_TOKENS));
+        parts = Math.max(parts, (tokens + MAX_UNIT_TOKENS - 1) / MAX_UNIT_TOKENS);
+        for (int j = 0; j < kvHeads; j++) {
+            for (int p = 0; p < parts; p++) {
+                int from = (int) ((long) tokens * p / parts);
+                int to = (int) ((long) tokens * (p + 1) / parts);
+                if (from < to) {
+                    sink.accept(j, from, to);
+                }
+            }
+        }
+    }
+
+    /** Runs every unit and returns when all are done; the first failure is rethrown. */
+    public void runAll(List<Runnable> units) {
+        if (pool == null || units.size() == 1) {
+            units.forEach(Runnable::run);
+            return;
+        }
+        List<ForkJoinTask<?>> tasks = new ArrayList<>(units.size());
+        for (Runnable unit : units) {
+            tasks.add(pool.submit(unit));
+        }
+        for (ForkJoinTask<?> task : tasks) {
+            task.join();
+        }
+    }
+
+    @Override
+    public void close() {
+        if (pool != null) {
+            pool.shutdownNow();
+        }
+    }
+
+    /** Receives the units of {@link #split}. */
+    @FunctionalInterface
+    public interface Sink {
+        void accept(int kvHead, int tokenFrom, int tokenTo);
+    }
+}
