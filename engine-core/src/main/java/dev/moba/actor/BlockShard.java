@@ -146,6 +146,12 @@ public final class BlockShard extends AbstractBehavior<BlockShard.Command> {
             run.replyTo().tell(new Done(run.request(), spec.shard(), sealed, result));
         } catch (RuntimeException e) {
             run.replyTo().tell(new Failed(run.request(), spec.shard(), e, appended));
+        } catch (VirtualMachineError e) {
+            throw e;
+        } catch (Error e) {
+            // A backend's assertion or linkage error fails the chunk, not the shard: its KV is still consistent.
+            run.replyTo().tell(new Failed(run.request(), spec.shard(), new IllegalStateException(e.toString(), e),
+                    appended));
         }
         return this;
     }

@@ -29,6 +29,7 @@ import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.List;
 import java.util.Map;
+import java.util.Objects;
 import java.util.SortedMap;
 import java.util.TreeMap;
 import java.util.TreeSet;
@@ -81,8 +82,14 @@ final class LayerRouter implements AutoCloseable {
         return length;
     }
 
+    /** The shards still running, to close. */
     List<ActorRef<BlockShard.Command>> shards() {
-        return shards;
+        return shards.stream().filter(Objects::nonNull).toList();
+    }
+
+    /** Forgets shard {@code shard}, which has stopped. */
+    void lost(int shard) {
+        shards.set(shard, null);
     }
 
     /** Throws {@link InvalidChunkException} unless {@code chunk} can follow on this layer as it stands. */

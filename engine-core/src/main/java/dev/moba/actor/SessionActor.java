@@ -1,5 +1,6 @@
 package dev.moba.actor;
 
+import dev.moba.engine.BackendException;
 import dev.moba.engine.InvalidChunkException;
 import dev.moba.engine.LayerChunk;
 import dev.moba.engine.LayerOutput;
@@ -50,6 +51,9 @@ public final class SessionActor extends AbstractBehavior<SessionActor.Command> {
 
     private record ShardClosed(BlockShard.Closed closed) implements Command {}
 
+    /** A shard stopped without being asked to: its KV is gone. */
+    private record ShardStopped(int layer, int shard) implements Command {}
+
     private enum LingerOver implements Command { INSTANCE }
 
     private final SessionSettings settings;
@@ -58,6 +62,8 @@ public final class SessionActor extends AbstractBehavior<SessionActor.Command> {
     private final ActorRef<BlockShard.Reply> shardReplies;
     private final ArrayDeque<Command> queue = new ArrayDeque<>();
     private Forward current;
+    /** Why the session can take no more chunks, once a shard has been lost; {@code null} while it can. */
+    private String broken;
     private LayerRouter.Request request;
     private long requests;
     private int failures;
@@ -72,9 +78,13 @@ public final class SessionActor extends AbstractBehavior<SessionActor.Command> {
         var spec = settings.spec();
         for (int l = 0; l < spec.layerCount(); l++) {
             layers.add(new LayerRouter(settings.id(), l, spec.layer(l), spec.layout(), backend, ledger,
-                    settings.blocksPerShard(), shard -> context.spawn(BlockShard.create(shard, backend, ledger),
-                            "layer-" + shard.layer() + "-shard-" + shard.shard(),
-                            DispatcherSelector.fromConfig(settings.dispatcher()))));
+                    settings.blocksPerShard(), shard -> {
+                        var ref = context.spawn(BlockShard.create(shard, backend, ledger),
+                                "layer-" + shard.layer() + "-shard-" + shard.shard(),
+                                DispatcherSelector.fromConfig(settings.dispatcher()));
+                        context.watchWith(ref, new ShardStopped(shard.layer(), shard.shard()));
+                        return ref;
+                    }));
         }
     }
 
@@ -90,6 +100,7 @@ public final class SessionActor extends AbstractBehavior<SessionActor.Command> {
                 .onMessage(Close.class, this::enqueue)
                 .onMessage(GetInfo.class, this::onInfo)
                 .onMessage(ShardReply.class, this::onShardReply)
+                .onMessage(ShardStopped.class, this::onShardStopped)
                 .onSignal(PostStop.class, signal -> freeRouters())
                 .build();
     }
@@ -121,6 +132,10 @@ public final class SessionActor extends AbstractBehavior<SessionActor.Command> {
     private void start(Forward forward) {
         LayerChunk chunk = forward.chunk();
         try {
+            if (broken != null) {
+                forward.replyTo().tell(StatusReply.error(new MobaException(broken)));
+                return;
+            }
             if (chunk == null) {
                 throw new InvalidChunkException("the chunk is missing");
             }
@@ -146,6 +161,11 @@ public final class SessionActor extends AbstractBehavior<SessionActor.Command> {
             return this;
         }
         finish();
+        return drainQueue();
+    }
+
+    /** Runs queued commands until one is in flight or the queue is empty; a close may change the behavior. */
+    private Behavior<Command> drainQueue() {
         while (current == null && !queue.isEmpty()) {
             Behavior<Command> next = run(queue.poll());
             if (next != this) {
@@ -153,6 +173,25 @@ public final class SessionActor extends AbstractBehavior<SessionActor.Command> {
             }
         }
         return this;
+    }
+
+    /**
+     * A shard stopped unasked (an error the backend could not contain): its blocks are gone, so the session can
+     * no longer answer exactly. The chunk in flight fails, later ones are refused; closing still frees the rest.
+     */
+    private Behavior<Command> onShardStopped(ShardStopped stopped) {
+        layers.get(stopped.layer()).lost(stopped.shard());
+        broken = "session " + settings.id() + " lost shard " + stopped.shard() + " of layer " + stopped.layer()
+                + " and the KV it held: close the session and start it again";
+        getContext().getLog().error(broken);
+        if (current != null) {
+            failures++;
+            lastFailure = broken;
+            current.replyTo().tell(StatusReply.error(new BackendException(broken, null)));
+            current = null;
+            request = null;
+        }
+        return drainQueue();
     }
 
     private void finish() {
@@ -204,6 +243,7 @@ public final class SessionActor extends AbstractBehavior<SessionActor.Command> {
                 .onMessage(GetInfo.class, this::onInfo)
                 .onMessage(Forward.class, f -> refuse(f, closedError()))
                 .onMessage(Close.class, c -> refuse(c, closedError()))
+                .onMessage(ShardStopped.class, stopped -> Behaviors.same())
                 .onSignal(PostStop.class, signal -> freeRouters())
                 .build();
     }
@@ -229,6 +269,7 @@ public final class SessionActor extends AbstractBehavior<SessionActor.Command> {
                                 Optional.ofNullable(lastFailure)));
                         return Behaviors.same();
                     })
+                    .onMessage(ShardStopped.class, stopped -> Behaviors.same())
                     .onMessageEquals(LingerOver.INSTANCE, Behaviors::stopped)
                     .build();
         });
