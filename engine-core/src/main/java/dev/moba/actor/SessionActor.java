@@ -78,14 +78,17 @@ public final class SessionActor extends AbstractBehavior<SessionActor.Command> {
         var spec = settings.spec();
         for (int l = 0; l < spec.layerCount(); l++) {
             layers.add(new LayerRouter(settings.id(), l, spec.layer(l), spec.layout(), backend, ledger,
-                    settings.blocksPerShard(), shard -> {
-                        var ref = context.spawn(BlockShard.create(shard, backend, ledger),
-                                "layer-" + shard.layer() + "-shard-" + shard.shard(),
-                                DispatcherSelector.fromConfig(settings.dispatcher()));
-                        context.watchWith(ref, new ShardStopped(shard.layer(), shard.shard()));
-                        return ref;
-                    }));
+                    settings.blocksPerShard(), shard -> spawnShard(shard, backend)));
         }
+    }
+
+    /** A block shard as a watched child: one that stops unasked is noticed, not waited for. */
+    private ActorRef<BlockShard.Command> spawnShard(ShardSpec shard, Backend backend) {
+        ActorRef<BlockShard.Command> ref = getContext().spawn(BlockShard.create(shard, backend, ledger),
+                "layer-" + shard.layer() + "-shard-" + shard.shard(),
+                DispatcherSelector.fromConfig(settings.dispatcher()));
+        getContext().watchWith(ref, new ShardStopped(shard.layer(), shard.shard()));
+        return ref;
     }
 
     /** A session with empty layers, storing its KV on {@code backend} and charging {@code ledger}. */
