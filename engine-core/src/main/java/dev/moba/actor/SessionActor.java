@@ -41,7 +41,7 @@ public final class SessionActor extends AbstractBehavior<SessionActor.Command> {
     /** Runs the next chunk of one layer; answered with its output or the error. */
     public record Forward(LayerChunk chunk, ActorRef<StatusReply<LayerOutput>> replyTo) implements Command {}
 
-    /** Answered at once, even while a chunk is in flight. */
+    /** Answered between the steps of a chunk in flight, ahead of the queued commands. */
     public record GetInfo(ActorRef<SessionInfo> replyTo) implements Command {}
 
     /** Closes the session after the commands before it; answered once its memory is free. */

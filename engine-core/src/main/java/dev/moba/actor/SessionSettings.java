@@ -9,7 +9,7 @@ import java.time.Duration;
  * @param blocksPerShard KV blocks each block shard owns ({@code moba.session.blocks-per-shard})
  * @param queueCapacity  commands a busy session holds before it refuses more ({@code moba.session.queue-capacity})
  * @param linger         how long a closed session keeps answering with a clear error before it stops
- * @param dispatcher     config path of the dispatcher its shards run on
+ * @param dispatcher     config path of the dispatcher the session and its shards run on
  */
 public record SessionSettings(String id, SessionSpec spec, int blocksPerShard, int queueCapacity, Duration linger,
                               String dispatcher) {

@@ -15,10 +15,11 @@ import java.time.Duration;
  * @param queueCapacity  commands a busy session holds before it refuses more
  * @param replyTimeout   the longest a caller waits for one chunk's answer
  * @param closeLinger    how long a closed session still answers with a clear error
- * @param dispatcher     config path of the dispatcher sessions and shards run on
+ * @param eventLoops     single-threaded dispatchers sessions and their shards run on, 0 for one per processor
+ * @param dispatcher     config path of the shared dispatcher used where the actor system defines no event loops
  */
 public record EngineSettings(long memoryBudget, int blocksPerShard, int queueCapacity,
-                             Duration replyTimeout, Duration closeLinger, String dispatcher) {
+                             Duration replyTimeout, Duration closeLinger, int eventLoops, String dispatcher) {
 
     public EngineSettings {
         if (memoryBudget < 0) {
@@ -26,6 +27,9 @@ public record EngineSettings(long memoryBudget, int blocksPerShard, int queueCap
         }
         if (blocksPerShard < 1) {
             throw new IllegalArgumentException("moba.session.blocks-per-shard must be >= 1, got " + blocksPerShard);
+        }
+        if (eventLoops < 0) {
+            throw new IllegalArgumentException("moba.session.event-loops must be >= 0, got " + eventLoops);
         }
         if (queueCapacity < 1) {
             throw new IllegalArgumentException("moba.session.queue-capacity must be >= 1, got " + queueCapacity);
@@ -42,6 +46,7 @@ public record EngineSettings(long memoryBudget, int blocksPerShard, int queueCap
                     moba.getInt("session.queue-capacity"),
                     moba.getDuration("session.reply-timeout"),
                     moba.getDuration("session.close-linger"),
+                    moba.getInt("session.event-loops"),
                     "moba.dispatcher");
         } catch (ConfigException e) {
             throw new IllegalArgumentException("bad engine configuration: " + e.getMessage(), e);

@@ -49,6 +49,7 @@ public final class MobaEngine implements AutoCloseable {
     private final Backend backend;
     private final boolean ownsBackend;
     private final MemoryLedger ledger;
+    private final EventLoops loops;
     private final Map<String, Session> sessions = new ConcurrentHashMap<>();
     private final AtomicLong sessionNumbers = new AtomicLong();
     private volatile boolean closed;
@@ -61,8 +62,9 @@ public final class MobaEngine implements AutoCloseable {
         this.backend = backend;
         this.ownsBackend = ownsBackend;
         this.ledger = new MemoryLedger(settings.memoryBudget());
-        LOG.info("MoBA engine on backend {}, memory budget {} bytes, {} blocks per shard", backend.id(),
-                settings.memoryBudget(), settings.blocksPerShard());
+        this.loops = EventLoops.of(system, EventLoops.count(settings.eventLoops()), settings.dispatcher());
+        LOG.info("MoBA engine on backend {}, memory budget {} bytes, {} blocks per shard, {} event loop(s)",
+                backend.id(), settings.memoryBudget(), settings.blocksPerShard(), loops.size());
     }
 
     /** An engine configured by {@code reference.conf} and the application's {@code application.conf}. */
@@ -78,7 +80,7 @@ public final class MobaEngine implements AutoCloseable {
         EngineSettings settings = EngineSettings.from(config);
         Backend backend = Backends.open(config);
         try {
-            return new MobaEngine(settings, ownSystem(config), true, backend, true);
+            return new MobaEngine(settings, ownSystem(config, settings), true, backend, true);
         } catch (RuntimeException | Error e) {
             backend.close();
             throw e;
@@ -98,14 +100,26 @@ public final class MobaEngine implements AutoCloseable {
      */
     public static MobaEngine create(Config config, Backend backend) {
         EngineSettings settings = EngineSettings.from(config);
-        return new MobaEngine(settings, ownSystem(config), true, Objects.requireNonNull(backend, "backend"), false);
+        return new MobaEngine(settings, ownSystem(config, settings), true, Objects.requireNonNull(backend, "backend"),
+                false);
     }
 
-    private static ActorSystem<Void> ownSystem(Config config) {
-        Config withLogging = ConfigFactory.parseMap(Map.of(
-                "pekko.loggers", List.of("org.apache.pekko.event.slf4j.Slf4jLogger"),
-                "pekko.logging-filter", "org.apache.pekko.event.slf4j.Slf4jLoggingFilter")).withFallback(config);
-        return ActorSystem.create(Behaviors.empty(), "moba", withLogging);
+    private static ActorSystem<Void> ownSystem(Config config, EngineSettings settings) {
+        Config own = ConfigFactory.parseMap(Map.of(
+                        "pekko.loggers", List.of("org.apache.pekko.event.slf4j.Slf4jLogger"),
+                        "pekko.logging-filter", "org.apache.pekko.event.slf4j.Slf4jLoggingFilter"))
+                .withFallback(EventLoops.definitions(EventLoops.count(settings.eventLoops())))
+                .withFallback(config);
+        return ActorSystem.create(Behaviors.empty(), "moba", own);
+    }
+
+    /**
+     * The dispatchers to add to the configuration of an application's actor system before the engine joins it
+     * ({@link #create(Config, ActorSystem)}): without them, sessions share {@code moba.dispatcher} and each chunk
+     * pays a few more thread hand-offs.
+     */
+    public static Config eventLoopDispatchers(Config config) {
+        return EventLoops.definitions(EventLoops.count(EngineSettings.from(config).eventLoops()));
     }
 
     /** The actor system the engine runs on, to materialize streams with. */
@@ -129,11 +143,12 @@ public final class MobaEngine implements AutoCloseable {
             throw new IllegalStateException("the engine is closed");
         }
         String id = "s" + sessionNumbers.incrementAndGet();
+        String loop = loops.next();
         var sessionSettings = new SessionSettings(id, spec, settings.blocksPerShard(), settings.queueCapacity(),
-                settings.closeLinger(), settings.dispatcher());
+                settings.closeLinger(), loop);
         ActorRef<SessionActor.Command> actor = system.systemActorOf(
                 SessionActor.create(sessionSettings, backend, ledger), "session-" + id,
-                DispatcherSelector.fromConfig(settings.dispatcher()));
+                DispatcherSelector.fromConfig(loop));
         Session session = new Session(id, spec, actor, system.scheduler(), settings.replyTimeout(), this);
         sessions.put(id, session);
         return session;
