@@ -4,18 +4,11 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.moba.config.AttentionMode;
-import dev.moba.gating.GateRequest;
-import dev.moba.gating.Selection;
-import dev.moba.merge.Partials;
-import dev.moba.plan.AttendPlan;
-import dev.moba.spi.Backend;
-import dev.moba.spi.KvCache;
-import dev.moba.spi.KvSpec;
 import dev.moba.tensor.DType;
 import dev.moba.testing.Errors;
+import dev.moba.testing.FaultyBackend;
 import dev.moba.testing.Qkv;
 import dev.moba.testing.RandomTensors;
-import dev.moba.testing.TestBackends;
 import java.lang.foreign.Arena;
 import java.util.List;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -39,7 +32,7 @@ class MobaAttentionFailureTest {
     void aFailedCallIsUndoneForEverySequenceOfTheBatch(Failing where) {
         Qkv a = new RandomTensors(5).qkv(TOTAL, 4, 2, 8);
         Qkv b = new RandomTensors(6).qkv(TOTAL, 4, 2, 8);
-        FlakyBackend backend = new FlakyBackend();
+        FaultyBackend backend = new FaultyBackend();
         try (MobaAttention layer = Engine.layer(backend, a, BLOCK, 2, DType.BF16, AttentionMode.MOBA)) {
             Sequence first = layer.openSequence();
             Sequence second = layer.openSequence();
@@ -52,7 +45,12 @@ class MobaAttentionFailureTest {
                 Engine.feed(layer, s, b.slice(0, PREFIX), 5);
             }
 
-            backend.failing = where;
+            IllegalStateException failure = new IllegalStateException("backend failed in " + where);
+            if (where == Failing.GATE) {
+                backend.gateFailure = failure;
+            } else {
+                backend.attendFailure = failure;
+            }
             try (Arena arena = Arena.ofConfined()) {
                 // 7 tokens from position 6: fills block 1, seals it and block 2, opens block 3.
                 List<Chunk> batch = List.of(
@@ -63,7 +61,8 @@ class MobaAttentionFailureTest {
                 assertThatThrownBy(() -> layer.forward(batch, arena)).isInstanceOf(IllegalStateException.class)
                         .hasMessage("backend failed in " + where);
             }
-            backend.failing = null;
+            backend.gateFailure = null;
+            backend.attendFailure = null;
 
             for (Sequence[] pair : new Sequence[][] {{first, firstControl}, {second, secondControl}}) {
                 assertThat(pair[0].length()).isEqualTo(PREFIX);
@@ -83,44 +82,6 @@ class MobaAttentionFailureTest {
             assertThat(Errors.maxAbs(Engine.feed(layer, second, restB, 3), Engine.feed(layer, secondControl, restB, 3)))
                     .isLessThanOrEqualTo(Engine.SAME);
             assertThat(first.sealedBlocks()).isEqualTo(TOTAL / BLOCK);
-        }
-    }
-
-    /** The Java backend, failing on demand after the engine has appended a chunk. */
-    private static final class FlakyBackend implements Backend {
-
-        private final Backend delegate = TestBackends.INLINE;
-        private Failing failing;
-
-        @Override
-        public String id() {
-            return "flaky";
-        }
-
-        @Override
-        public KvCache openCache(KvSpec spec) {
-            return delegate.openCache(spec);
-        }
-
-        @Override
-        public List<Selection> gate(List<GateRequest> requests) {
-            failIf(Failing.GATE);
-            return delegate.gate(requests);
-        }
-
-        @Override
-        public List<Partials> attend(List<AttendPlan> plans, Arena arena) {
-            failIf(Failing.ATTEND);
-            return delegate.attend(plans, arena);
-        }
-
-        @Override
-        public void close() {}
-
-        private void failIf(Failing point) {
-            if (failing == point) {
-                throw new IllegalStateException("backend failed in " + point);
-            }
         }
     }
 }

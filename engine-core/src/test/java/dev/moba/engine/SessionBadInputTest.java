@@ -5,25 +5,17 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.moba.config.AttentionMode;
 import dev.moba.config.MobaConfig;
-import dev.moba.gating.GateRequest;
-import dev.moba.gating.Selection;
-import dev.moba.merge.Partials;
-import dev.moba.plan.AttendPlan;
-import dev.moba.spi.Backend;
-import dev.moba.spi.KvCache;
-import dev.moba.spi.KvSpec;
 import dev.moba.tensor.DType;
 import dev.moba.tensor.Tensor;
 import dev.moba.testing.Errors;
+import dev.moba.testing.FaultyBackend;
 import dev.moba.testing.Qkv;
 import dev.moba.testing.RandomTensors;
-import dev.moba.testing.TestBackends;
 import java.lang.foreign.Arena;
 import java.util.List;
 import java.util.concurrent.CompletionStage;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.function.Function;
 import org.apache.pekko.stream.javadsl.Sink;
 import org.apache.pekko.stream.javadsl.Source;
@@ -42,7 +34,7 @@ class SessionBadInputTest {
     private static final MobaConfig MOBA = new MobaConfig(BLOCK, 2, Float.NaN, DType.FP32, AttentionMode.MOBA);
 
     private final Qkv data = new RandomTensors(7).qkv(64, 4, 2, 8);
-    private final FlakyBackend backend = new FlakyBackend();
+    private final FaultyBackend backend = new FaultyBackend();
     private MobaEngine engine;
     private Session session;
     private Session twin;
@@ -125,7 +117,7 @@ class SessionBadInputTest {
     @Test
     void aBackendFailureFailsTheStreamAndIsUndone() throws Exception {
         // 11 tokens from 21: seal block 2 (positions 16..23) and open block 3, across a shard boundary.
-        backend.failAttend.set(true);
+        backend.attendFailure = new IllegalStateException("attend failed");
         List<LayerChunk> chunks = EngineRuns.chunks(data.slice(PREFIX, PREFIX + 11), 0, DType.FP32, 11).stream()
                 .map(c -> new LayerChunk(0, PREFIX, c.q(), c.k(), c.v())).toList();
         CompletionStage<List<LayerOutput>> run = Source.from(chunks).via(session.flow())
@@ -134,7 +126,7 @@ class SessionBadInputTest {
                 .isInstanceOf(ExecutionException.class).cause().isInstanceOf(BackendException.class)
                 .hasMessageContaining("the backend failed on layer 0 of session " + session.id())
                 .cause().isInstanceOf(IllegalStateException.class).hasMessage("attend failed");
-        backend.failAttend.set(false);
+        backend.attendFailure = null;
 
         SessionInfo info = session.info().toCompletableFuture().get();
         assertThat(info.failures()).isEqualTo(1);
@@ -201,37 +193,5 @@ class SessionBadInputTest {
         int from = Math.max(0, Math.min(position, data.tokens() - tokens));
         return new LayerChunk(layer, position, data.q(arena, DType.FP32, from, from + tokens),
                 data.k(arena, DType.FP32, from, from + tokens), data.v(arena, DType.FP32, from, from + tokens));
-    }
-
-    /** The Java backend, whose attention fails on demand. */
-    private static final class FlakyBackend implements Backend {
-
-        final AtomicBoolean failAttend = new AtomicBoolean();
-
-        @Override
-        public String id() {
-            return "flaky";
-        }
-
-        @Override
-        public KvCache openCache(KvSpec spec) {
-            return TestBackends.INLINE.openCache(spec);
-        }
-
-        @Override
-        public List<Selection> gate(List<GateRequest> requests) {
-            return TestBackends.INLINE.gate(requests);
-        }
-
-        @Override
-        public List<Partials> attend(List<AttendPlan> plans, Arena arena) {
-            if (failAttend.get()) {
-                throw new IllegalStateException("attend failed");
-            }
-            return TestBackends.INLINE.attend(plans, arena);
-        }
-
-        @Override
-        public void close() {}
     }
 }
