@@ -172,7 +172,7 @@ final class LayerRouter implements AutoCloseable {
             this.blocksBefore = summaries.blocks();
             // One chunk at a time per layer: the previous chunk's scratch is no longer read.
             scratch.reset();
-            this.queries = chunk.q().roundedCopy(config.dtype(), scratch);
+            this.queries = chunk.q().asStored(config.dtype(), scratch);
             if (tokens == 0) {
                 return;
             }

@@ -113,7 +113,7 @@ public final class MobaAttention implements AutoCloseable {
         List<Tensor> queries = new ArrayList<>(chunks.size());
         List<Integer> firstPositions = new ArrayList<>(chunks.size());
         for (Chunk chunk : chunks) {
-            queries.add(chunk.q().roundedCopy(config.dtype(), scratch));
+            queries.add(chunk.q().asStored(config.dtype(), scratch));
             firstPositions.add(chunk.sequence().length());
         }
         try {

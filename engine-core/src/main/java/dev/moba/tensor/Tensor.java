@@ -123,6 +123,14 @@ public final class Tensor {
     }
 
     /**
+     * This tensor as kernels storing in {@code storage} read it, from any thread: itself when it already is fp32
+     * stored as fp32 in memory every thread may read (no pass at all), otherwise {@link #roundedCopy}.
+     */
+    public Tensor asStored(DType storage, Arena arena) {
+        return dtype == DType.FP32 && storage == DType.FP32 && isShared() ? this : roundedCopy(storage, arena);
+    }
+
+    /**
      * An fp32 copy in {@code arena} holding the values {@code storage} can represent (round to nearest even), as
      * kernels that store in {@code storage} see them. Costs one pass over the tensor.
      */

@@ -86,4 +86,24 @@ class TensorTest {
             assertThatThrownBy(() -> big.requireFinite("q")).hasMessageStartingWith("q holds Infinity");
         }
     }
+
+    /** Kernels read fp32 queries where they lie when every thread may; anything else is copied, rounded. */
+    @Test
+    void asStoredCopiesOnlyWhatKernelsCannotReadInPlace() {
+        float[] values = {1.0f, 1.00390625f, -3.5f, 0.1f};
+        try (Arena shared = Arena.ofShared(); Arena confined = Arena.ofConfined()) {
+            Tensor inShared = Tensor.of(shared, DType.FP32, 2, 1, 2, values);
+            assertThat(inShared.asStored(DType.FP32, shared)).isSameAs(inShared);
+
+            Tensor inConfined = Tensor.of(confined, DType.FP32, 2, 1, 2, values);
+            Tensor copied = inConfined.asStored(DType.FP32, shared);
+            assertThat(copied).isNotSameAs(inConfined);
+            assertThat(copied.isShared()).isTrue();
+            assertThat(copied.toFloatArray()).containsExactly(values);
+
+            Tensor rounded = inShared.asStored(DType.BF16, shared);
+            assertThat(rounded).isNotSameAs(inShared);
+            assertThat(rounded.toFloatArray()).containsExactly(1.0f, 1.0f, -3.5f, 0.10009765625f);
+        }
+    }
 }
