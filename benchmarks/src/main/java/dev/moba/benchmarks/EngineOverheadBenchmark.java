@@ -73,11 +73,6 @@ public class EngineOverheadBenchmark {
 
     @Benchmark
     public float prefill() {
-        float last = 0;
-        for (int from = 0; from < tokens; from += chunk) {
-            int to = Math.min(tokens, from + chunk);
-            last = layer.forward(data.slice(from, to));
-        }
-        return last;
+        return layer.prefill(data, tokens, chunk);
     }
 }

@@ -35,6 +35,15 @@ sealed interface EnginePaths extends AutoCloseable {
     /** Runs the next chunk and returns one element of its output, so that nothing is optimised away. */
     float forward(BenchData chunk);
 
+    /** Feeds the document the first {@code tokens} tokens of {@code data}, {@code chunk} at a time. */
+    default float prefill(BenchData data, int tokens, int chunk) {
+        float last = 0;
+        for (int from = 0; from < tokens; from += chunk) {
+            last = forward(data.slice(from, Math.min(tokens, from + chunk)));
+        }
+        return last;
+    }
+
     @Override
     void close();
 

@@ -7,14 +7,4 @@ import dev.moba.spi.KvSpec;
  * What a block shard owns: blocks {@code firstBlock ..} (up to the session's blocks per shard) of one layer of one
  * session, stored as {@code kv} describes.
  */
-public record ShardSpec(String session, int layer, int shard, int firstBlock, KvSpec kv, HeadLayout layout) {
-
-    /** The sequence position of the shard's first token. */
-    public int firstPosition() {
-        return firstBlock * kv.blockSize();
-    }
-
-    String describe() {
-        return "shard " + shard + " of layer " + layer + " of session " + session;
-    }
-}
+public record ShardSpec(String session, int layer, int shard, int firstBlock, KvSpec kv, HeadLayout layout) {}

@@ -16,10 +16,9 @@ import java.time.Duration;
  * @param replyTimeout   the longest a caller waits for one chunk's answer
  * @param closeLinger    how long a closed session still answers with a clear error
  * @param eventLoops     single-threaded dispatchers sessions and their shards run on, 0 for one per processor
- * @param dispatcher     config path of the shared dispatcher used where the actor system defines no event loops
  */
 public record EngineSettings(long memoryBudget, int blocksPerShard, int queueCapacity,
-                             Duration replyTimeout, Duration closeLinger, int eventLoops, String dispatcher) {
+                             Duration replyTimeout, Duration closeLinger, int eventLoops) {
 
     public EngineSettings {
         if (memoryBudget < 0) {
@@ -46,8 +45,7 @@ public record EngineSettings(long memoryBudget, int blocksPerShard, int queueCap
                     moba.getInt("session.queue-capacity"),
                     moba.getDuration("session.reply-timeout"),
                     moba.getDuration("session.close-linger"),
-                    moba.getInt("session.event-loops"),
-                    "moba.dispatcher");
+                    moba.getInt("session.event-loops"));
         } catch (ConfigException e) {
             throw new IllegalArgumentException("bad engine configuration: " + e.getMessage(), e);
         }

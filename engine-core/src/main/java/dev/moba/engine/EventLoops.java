@@ -21,6 +21,9 @@ final class EventLoops {
     private static final Logger LOG = LoggerFactory.getLogger(EventLoops.class);
     private static final String PATH = "moba.event-loops.loop-";
 
+    /** The shared dispatcher sessions run on where the actor system defines no event loops. */
+    private static final String SHARED = "moba.dispatcher";
+
     private final String[] dispatchers;
     private final AtomicLong dealt = new AtomicLong();
 
@@ -47,17 +50,17 @@ final class EventLoops {
 
     /**
      * The event loops {@code system} defines (those of {@link #definitions}), or, for a system configured without
-     * them, the shared {@code fallback} dispatcher, which costs a thread hand-off per message.
+     * them, the shared {@code moba.dispatcher}, which costs a thread hand-off per message.
      */
-    static EventLoops of(ActorSystem<?> system, int loops, String fallback) {
+    static EventLoops of(ActorSystem<?> system, int loops) {
         Config config = system.settings().config();
         int defined = 0;
         while (defined < loops && config.hasPath(PATH + defined)) {
             defined++;
         }
         if (defined == 0) {
-            LOG.info("the actor system defines no event loops ({}0...): sessions share {}", PATH, fallback);
-            return new EventLoops(new String[] {fallback});
+            LOG.info("the actor system defines no event loops ({}0...): sessions share {}", PATH, SHARED);
+            return new EventLoops(new String[] {SHARED});
         }
         String[] paths = new String[defined];
         for (int i = 0; i < defined; i++) {

@@ -62,7 +62,7 @@ public final class MobaEngine implements AutoCloseable {
         this.backend = backend;
         this.ownsBackend = ownsBackend;
         this.ledger = new MemoryLedger(settings.memoryBudget());
-        this.loops = EventLoops.of(system, EventLoops.count(settings.eventLoops()), settings.dispatcher());
+        this.loops = EventLoops.of(system, EventLoops.count(settings.eventLoops()));
         LOG.info("MoBA engine on backend {}, memory budget {} bytes, {} blocks per shard, {} event loop(s)",
                 backend.id(), settings.memoryBudget(), settings.blocksPerShard(), loops.size());
     }

@@ -58,10 +58,6 @@ public final class SlabArena implements Arena {
         demand = 0;
     }
 
-    /** Bytes the slab holds. */
-    public long capacity() {
-        return slab.byteSize();
-    }
 
     @Override
     public MemorySegment.Scope scope() {

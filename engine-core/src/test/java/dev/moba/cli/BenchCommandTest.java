@@ -1,15 +1,13 @@
 package dev.moba.cli;
 
+import static dev.moba.cli.CliRun.moba;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.moba.bench.PrefillWorkload;
 import dev.moba.config.HeadLayout;
 import java.io.IOException;
-import java.io.PrintWriter;
-import java.io.StringWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.List;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -18,19 +16,11 @@ class BenchCommandTest {
     @TempDir
     Path dir;
 
-    private record Run(int status, List<String> out, String err) {}
-
-    private static Run moba(String... args) {
-        StringWriter out = new StringWriter();
-        StringWriter err = new StringWriter();
-        int status = MobaCli.run(new PrintWriter(out, true), new PrintWriter(err, true), args);
-        return new Run(status, out.toString().lines().toList(), err.toString());
-    }
 
     @Test
     void timesMobaAndDenseAndEndsWithTheSummaryLine() throws IOException {
         Path json = dir.resolve("bench.json");
-        Run run = moba("bench", "--backend", "java", "--dtype", "bf16", "--tokens", "300", "--heads", "4",
+        CliRun run = moba("bench", "--backend", "java", "--dtype", "bf16", "--tokens", "300", "--heads", "4",
                 "--kv-heads", "2", "--head-dim", "16", "--block", "64", "--top-k", "2", "--dense", "--runs", "3",
                 "--dense-runs", "2", "--threads", "2", "--json", json.toString());
 
@@ -48,7 +38,7 @@ class BenchCommandTest {
 
     @Test
     void withoutDenseTheDenseFieldsAreDashes() {
-        Run run = moba("bench", "--backend", "java", "--tokens", "100", "--heads", "2", "--kv-heads", "1",
+        CliRun run = moba("bench", "--backend", "java", "--tokens", "100", "--heads", "2", "--kv-heads", "1",
                 "--head-dim", "8", "--block", "16", "--runs", "1", "--warmup", "0");
         assertThat(run.status()).as(run.err()).isZero();
         assertThat(run.out().getLast()).matches("bench: backend=java dtype=fp32 tokens=100 moba_ms=\\d+\\.\\d"
@@ -57,16 +47,16 @@ class BenchCommandTest {
 
     @Test
     void badInputIsNamed() {
-        Run noTokens = moba("bench", "--backend", "java");
+        CliRun noTokens = moba("bench", "--backend", "java");
         assertThat(noTokens.status()).isEqualTo(2);
         assertThat(noTokens.err()).contains("--tokens");
-        Run zero = moba("bench", "--backend", "java", "--tokens", "0");
+        CliRun zero = moba("bench", "--backend", "java", "--tokens", "0");
         assertThat(zero.status()).isEqualTo(2);
         assertThat(zero.err()).contains("tokens must be >= 1, got 0");
-        Run heads = moba("bench", "--backend", "java", "--tokens", "10", "--heads", "3", "--kv-heads", "2");
+        CliRun heads = moba("bench", "--backend", "java", "--tokens", "10", "--heads", "3", "--kv-heads", "2");
         assertThat(heads.status()).isEqualTo(2);
         assertThat(heads.err()).contains("3").contains("2");
-        Run runs = moba("bench", "--backend", "java", "--tokens", "10", "--runs", "0");
+        CliRun runs = moba("bench", "--backend", "java", "--tokens", "10", "--runs", "0");
         assertThat(runs.err()).contains("--runs must be >= 1, got 0");
     }
 

@@ -1,5 +1,6 @@
 package dev.moba.cli;
 
+import static dev.moba.cli.CliRun.moba;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.moba.io.Npy;
@@ -8,12 +9,9 @@ import dev.moba.testing.GoldenCases;
 import dev.moba.testing.NpyFiles;
 import java.io.IOException;
 import java.io.InputStream;
-import java.io.PrintWriter;
-import java.io.StringWriter;
 import java.lang.foreign.Arena;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.List;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -25,20 +23,11 @@ class MobaCliTest {
     @TempDir
     Path dir;
 
-    /** Exit status and captured output of one run. */
-    private record Run(int status, List<String> out, String err) {}
-
-    private static Run moba(String... args) {
-        StringWriter out = new StringWriter();
-        StringWriter err = new StringWriter();
-        int status = MobaCli.run(new PrintWriter(out, true), new PrintWriter(err, true), args);
-        return new Run(status, out.toString().lines().toList(), err.toString());
-    }
 
     @Test
     void verifiesEveryCaseOfAFolder() {
         GoldenCases.copyAllTo(dir);
-        Run run = moba("verify", "--threads", "2", dir.toString());
+        CliRun run = moba("verify", "--threads", "2", dir.toString());
         assertThat(run.err()).isEmpty();
         assertThat(run.status()).isZero();
         assertThat(run.out()).hasSize(6);
@@ -52,7 +41,7 @@ class MobaCliTest {
     @Test
     void verifiesBf16InChunksOfSeven() {
         GoldenCases.copyAllTo(dir);
-        Run run = moba("verify", "--dtype", "bf16", "--chunk", "7", dir.toString());
+        CliRun run = moba("verify", "--dtype", "bf16", "--chunk", "7", dir.toString());
         assertThat(run.status()).as(run.err()).isZero();
         assertThat(run.out()).hasSize(6);
         assertThat(run.out().subList(0, 5)).allSatisfy(line ->
@@ -63,7 +52,7 @@ class MobaCliTest {
     @Test
     void aSingleCaseFolderIsACase() {
         Path c = GoldenCases.copyTo(dir, "gqa");
-        Run run = moba("verify", c.toString());
+        CliRun run = moba("verify", c.toString());
         assertThat(run.status()).isZero();
         assertThat(run.out()).hasSize(2);
         assertThat(run.out().get(1)).startsWith("verify: 1 cases,").endsWith(", pass");
@@ -81,7 +70,7 @@ class MobaCliTest {
             out[i] += 1e-3f;
         }
         NpyFiles.write(c.resolve("out.npy"), new int[] {512, 2, 64}, out);
-        Run run = moba("verify", c.toString());
+        CliRun run = moba("verify", c.toString());
         assertThat(run.status()).isEqualTo(1);
         assertThat(run.out().get(0)).startsWith("topk1-block-local").endsWith(" FAIL");
         assertThat(run.out().get(1)).matches("verify: 1 cases, max abs error 1\\.0\\d\\de-03, .*, FAIL");
@@ -93,7 +82,7 @@ class MobaCliTest {
         byte[] bytes = Files.readAllBytes(dir.resolve("gqa/k.npy"));
         bytes[0] = 0;
         Files.write(dir.resolve("gqa/k.npy"), bytes);
-        Run run = moba("verify", dir.toString());
+        CliRun run = moba("verify", dir.toString());
         assertThat(run.status()).isEqualTo(2);
         assertThat(run.err().strip()).isEqualTo("moba: gqa/k.npy: not a .npy file (bad magic string)");
     }
@@ -101,10 +90,10 @@ class MobaCliTest {
     @Test
     void aFolderWithoutCasesIsAnErrorNamingIt() throws IOException {
         Files.createDirectories(dir.resolve("empty/sub"));
-        Run run = moba("verify", dir.resolve("empty").toString());
+        CliRun run = moba("verify", dir.resolve("empty").toString());
         assertThat(run.status()).isEqualTo(2);
         assertThat(run.err()).contains(dir.resolve("empty") + " holds no case");
-        Run missing = moba("verify", dir.resolve("nowhere").toString());
+        CliRun missing = moba("verify", dir.resolve("nowhere").toString());
         assertThat(missing.status()).isEqualTo(2);
         assertThat(missing.err()).contains(dir.resolve("nowhere") + " is not a folder");
     }
@@ -112,23 +101,23 @@ class MobaCliTest {
     @Test
     void badOptionsAreErrors() {
         GoldenCases.copyTo(dir, "gqa");
-        Run backend = moba("verify", "--backend", "tpu", dir.toString());
+        CliRun backend = moba("verify", "--backend", "tpu", dir.toString());
         assertThat(backend.status()).isEqualTo(2);
         assertThat(backend.err()).contains("no backend named 'tpu'");
-        Run chunk = moba("verify", "--chunk", "-3", dir.toString());
+        CliRun chunk = moba("verify", "--chunk", "-3", dir.toString());
         assertThat(chunk.status()).isEqualTo(2);
         assertThat(chunk.err()).contains("--chunk must be a positive number of tokens, got -3");
-        Run dtype = moba("verify", "--dtype", "fp8", dir.toString());
+        CliRun dtype = moba("verify", "--dtype", "fp8", dir.toString());
         assertThat(dtype.status()).isEqualTo(2);
         assertThat(dtype.err()).contains("fp8");
-        Run noPath = moba("verify");
+        CliRun noPath = moba("verify");
         assertThat(noPath.status()).isEqualTo(2);
         assertThat(noPath.err()).contains("PATH");
     }
 
     @Test
     void helpGoesToOut() {
-        Run run = moba("verify", "--help");
+        CliRun run = moba("verify", "--help");
         assertThat(run.status()).isZero();
         assertThat(String.join("\n", run.out())).contains("--dtype").contains("--chunk");
     }
