@@ -2,21 +2,16 @@ package dev.moba.backend.cpu;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import dev.moba.attention.Chunk;
-import dev.moba.attention.MobaAttention;
-import dev.moba.attention.Sequence;
 import dev.moba.config.AttentionMode;
 import dev.moba.config.HeadLayout;
 import dev.moba.config.MobaConfig;
 import dev.moba.spi.Backend;
 import dev.moba.tensor.DType;
-import dev.moba.tensor.Tensor;
+import dev.moba.testing.BatchRun;
 import dev.moba.testing.Errors;
 import dev.moba.testing.Qkv;
 import dev.moba.testing.RandomTensors;
 import dev.moba.testing.TestBackends;
-import java.lang.foreign.Arena;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.SplittableRandom;
 import java.util.stream.IntStream;
@@ -63,47 +58,11 @@ class OneDnnVersusJavaTest {
         }
     }
 
-    /** Feeds every sequence of the case as one batch per step and returns all outputs, sequence after sequence. */
     private static float[] run(Backend backend, Case c) {
         int qHeads = c.kvHeads() * c.group();
         var config = new MobaConfig(c.blockSize(), c.topK(), Float.NaN, c.dtype(), AttentionMode.MOBA);
         RandomTensors random = new RandomTensors(c.seed());
         List<Qkv> data = c.lengths().stream().map(n -> random.qkv(n, qHeads, c.kvHeads(), c.dim())).toList();
-        List<float[]> outputs = new ArrayList<>();
-        data.forEach(d -> outputs.add(new float[d.tokens() * qHeads * c.dim()]));
-        int longest = c.lengths().stream().mapToInt(Integer::intValue).max().orElseThrow();
-        int step = c.chunk() == 0 ? longest : c.chunk();
-        try (var layer = new MobaAttention(config, new HeadLayout(qHeads, c.kvHeads(), c.dim()), backend)) {
-            List<Sequence> sequences = data.stream().map(d -> layer.openSequence()).toList();
-            for (int from = 0; from < longest; from += step) {
-                try (Arena arena = Arena.ofConfined()) {
-                    List<Chunk> batch = new ArrayList<>();
-                    List<Integer> owners = new ArrayList<>();
-                    for (int s = 0; s < data.size(); s++) {
-                        Qkv d = data.get(s);
-                        int to = Math.min(d.tokens(), from + step);
-                        if (from < to) {
-                            batch.add(new Chunk(sequences.get(s), d.q(arena, DType.FP32, from, to),
-                                    d.k(arena, DType.FP32, from, to), d.v(arena, DType.FP32, from, to)));
-                            owners.add(s);
-                        }
-                    }
-                    List<Tensor> out = layer.forward(batch, arena);
-                    for (int i = 0; i < out.size(); i++) {
-                        float[] values = out.get(i).toFloatArray();
-                        System.arraycopy(values, 0, outputs.get(owners.get(i)), from * qHeads * c.dim(),
-                                values.length);
-                    }
-                }
-            }
-        }
-        int total = outputs.stream().mapToInt(o -> o.length).sum();
-        float[] all = new float[total];
-        int at = 0;
-        for (float[] o : outputs) {
-            System.arraycopy(o, 0, all, at, o.length);
-            at += o.length;
-        }
-        return all;
+        return BatchRun.outputs(backend, config, new HeadLayout(qHeads, c.kvHeads(), c.dim()), data, c.chunk());
     }
 }

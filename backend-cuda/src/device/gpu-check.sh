@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# Runs the CUDA backend's checks on the GPU machine from a carried .device/ pack (see backend-cuda/README.md):
+# `bin/moba verify --backend cuda` on every golden case (fp32 and bf16, one-shot, --chunk 1 and --chunk 300),
+# then the GPU tests. Logs go to $OUT when it is set.
+set -uo pipefail
+cd "$(dirname "$0")/../../.."
+OUT=${OUT:-/tmp/moba-gpu-check}
+mkdir -p "$OUT"
+bash .device/run java -version > /dev/null 2>&1 || { echo "no .device pack: run ../shared/tools/device-pack first" >&2; exit 2; }
+D=/tmp/device-java
+CP="$D/classes/engine-core/target/classes:$D/classes/backend-cuda/target/classes:$D/lib/*"
+JAVA=("$D/jre/bin/java" --enable-native-access=ALL-UNNAMED --add-modules jdk.incubator.vector
+      --sun-misc-unsafe-memory-access=allow -Dorg.bytedeco.javacpp.cachedir=/tmp/javacpp-cache)
+nvidia-smi --query-gpu=name,driver_version --format=csv,noheader
+status=0
+for args in "" "--chunk 1" "--chunk 300" "--dtype bf16" "--dtype bf16 --chunk 1" "--dtype bf16 --chunk 300"; do
+  # shellcheck disable=SC2086
+  "${JAVA[@]}" -cp "$CP" dev.moba.cli.MobaCli verify --backend cuda $args engine-core/src/test/resources/golden \
+      > "$OUT/verify.log" 2>&1 || status=1
+  echo "verify --backend cuda $args: $(grep '^verify:' "$OUT/verify.log" || tail -3 "$OUT/verify.log")"
+done
+TESTS="$D/classes/engine-core/target/test-classes:$D/classes/backend-cuda/target/test-classes"
+JARS=$(ls "$D"/lib/*.jar | grep -v junit-platform-console | tr '\n' ':')
+"${JAVA[@]}" -jar $D/lib/junit-platform-console-standalone-*.jar execute --disable-banner --details=tree \
+    --class-path "$JARS$CP:$TESTS:engine-core/src/test/resources" --select-package dev.moba.backend.cuda \
+    --include-tag gpu "$@" > "$OUT/gpu-tests.log" 2>&1 || status=1
+grep -E '✘' "$OUT/gpu-tests.log" | head -20
+grep -E 'tests (successful|failed|skipped|found)' "$OUT/gpu-tests.log"
+exit $status

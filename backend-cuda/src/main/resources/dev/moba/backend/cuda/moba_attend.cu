@@ -1,0 +1,86 @@
+// Block attention for the engine's plans: every (query row, block) entry of a plan yields an output and a
+// log-sum-exp over that block's keys, and the entries of each row are then merged with online softmax.
+#include "moba_common.cuh"
+
+#define ATTEND_WARPS 4
+#define ATTEND_MAX_DIM 256
+
+// One warp per entry {row, block, keys, slot}: the row's query (fp32, [rows][dim] with rows = n * qHeads) against
+// the first `keys` keys of `block`, online softmax in fp32. Writes slot `slot` of the row's partials.
+extern "C" __global__ void __launch_bounds__(ATTEND_WARPS * 32)
+attend_entries(const float* q, int q_heads, int group, int dim, const u64* blocks, int block_size, int kv_heads,
+               int dt, float scale, const int4* entries, int count, int slots, float* part_out, float* part_lse) {
+    int warp = threadIdx.x >> 5, lane = threadIdx.x & 31;
+    int e = blockIdx.x * ATTEND_WARPS + warp;
+    if (e >= count) return;
+    int4 entry = entries[e];
+    int row = entry.x, keys = entry.z;
+    int kh = (row % q_heads) / group;
+    const float* qr = q + (long long) row * dim;
+    const char* base = (const char*) blocks[entry.y];
+    long long row_elems = (long long) kv_heads * dim;
+    const void* kb = base;
+    const void* vb = base + (long long) block_size * row_elems * elem_bytes(dt);
+
+    float qv[ATTEND_MAX_DIM / 32], acc[ATTEND_MAX_DIM / 32];
+#pragma unroll
+    for (int i = 0; i < ATTEND_MAX_DIM / 32; i++) {
+        int d = lane + 32 * i;
+        qv[i] = d < dim ? qr[d] : 0.0f;
+        acc[i] = 0.0f;
+    }
+    float m = -__int_as_float(0x7f800000), l = 0.0f;
+    for (int j = 0; j < keys; j++) {
+        long long at = j * row_elems + (long long) kh * dim;
+        float s = 0.0f;
+#pragma unroll
+        for (int i = 0; i < ATTEND_MAX_DIM / 32; i++) {
+            int d = lane + 32 * i;
+            if (d < dim) s = fmaf(qv[i], load_elem(kb, at + d, dt), s);
+        }
+        s = warp_sum(s) * scale;
+        float m_new = fmaxf(m, s);
+        float correction = expf(m - m_new), p = expf(s - m_new);
+        l = l * correction + p;
+#pragma unroll
+        for (int i = 0; i < ATTEND_MAX_DIM / 32; i++) {
+            int d = lane + 32 * i;
+            if (d < dim) acc[i] = acc[i] * correction + p * load_elem(vb, at + d, dt);
+        }
+        m = m_new;
+    }
+    long long slot = (long long) row * slots + entry.w;
+#pragma unroll
+    for (int i = 0; i < ATTEND_MAX_DIM / 32; i++) {
+        int d = lane + 32 * i;
+        if (d < dim) part_out[slot * dim + d] = acc[i] / l;
+    }
+    if (lane == 0) part_lse[slot] = m + logf(l);
+}
+
+// Merges each row's `slots` partials (unused slots have lse -inf) into its output and log-sum-exp. One block per row.
+extern "C" __global__ void merge_slots(const float* part_out, const float* part_lse, int rows, int slots, int dim,
+                                       float* out, float* lse) {
+    int row = blockIdx.x;
+    if (row >= rows) return;
+    const float* pl = part_lse + (long long) row * slots;
+    float m = -__int_as_float(0x7f800000);
+    for (int s = 0; s < slots; s++) m = fmaxf(m, pl[s]);
+    float* o = out + (long long) row * dim;
+    if (m == -__int_as_float(0x7f800000)) {
+        for (int d = threadIdx.x; d < dim; d += blockDim.x) o[d] = 0.0f;
+        if (threadIdx.x == 0) lse[row] = m;
+        return;
+    }
+    float total = 0.0f;
+    for (int s = 0; s < slots; s++) total += expf(pl[s] - m);
+    for (int d = threadIdx.x; d < dim; d += blockDim.x) {
+        float acc = 0.0f;
+        for (int s = 0; s < slots; s++) {
+            float w = expf(pl[s] - m);
+            if (w > 0.0f) acc += w * part_out[((long long) row * slots + s) * dim + d];
+        }
+        o[d] = acc / total;
+    }
+    if (threadIdx.x == 0) lse[row] = m + logf(total);
+}

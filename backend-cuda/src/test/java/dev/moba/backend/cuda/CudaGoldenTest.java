@@ -1,0 +1,50 @@
+package dev.moba.backend.cuda;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.moba.tensor.DType;
+import dev.moba.tensor.Tensor;
+import dev.moba.testing.Errors;
+import dev.moba.testing.GoldenCases;
+import dev.moba.verify.CorePath;
+import dev.moba.verify.GoldenCase;
+import java.lang.foreign.Arena;
+import java.util.ArrayList;
+import java.util.List;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.Arguments;
+import org.junit.jupiter.params.provider.MethodSource;
+
+/** Every golden case through the core on the CUDA backend, per storage type, one-shot and chunked. */
+@RequiresGpu
+class CudaGoldenTest {
+
+    static List<Arguments> runs() {
+        List<Arguments> runs = new ArrayList<>();
+        for (String name : GoldenCases.NAMES) {
+            for (DType dtype : DType.values()) {
+                for (int chunk : new int[] {0, 1, 7, 300}) {
+                    runs.add(Arguments.of(name, dtype, chunk));
+                }
+            }
+        }
+        return runs;
+    }
+
+    @ParameterizedTest(name = "{0} {1} chunk={2}")
+    @MethodSource("runs")
+    void matchesGoldenOutput(String name, DType dtype, int chunk) {
+        try (Arena arena = Arena.ofConfined()) {
+            GoldenCase c = GoldenCases.load(name, dtype, arena);
+            Tensor out = new CorePath(CudaBackends.shared(), dtype, chunk).output(c, arena);
+            float[] actual = out.toFloatArray();
+            float[] expected = c.expected().toFloatArray();
+            if (dtype == DType.FP32) {
+                assertThat(Errors.maxAbs(actual, expected)).as("max abs error").isLessThanOrEqualTo(1e-5);
+            } else {
+                assertThat(Errors.maxAbs(actual, expected)).as("max abs error").isLessThanOrEqualTo(2e-2);
+                assertThat(Errors.meanAbs(actual, expected)).as("mean abs error").isLessThanOrEqualTo(4e-4);
+            }
+        }
+    }
+}
