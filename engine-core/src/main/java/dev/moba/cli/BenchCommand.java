@@ -1,20 +1,26 @@
 package dev.moba.cli;
 
 import dev.moba.bench.PrefillBench;
+import dev.moba.bench.PrefillPoint;
 import dev.moba.bench.PrefillWorkload;
 import dev.moba.config.AttentionMode;
 import dev.moba.config.HeadLayout;
+import dev.moba.io.OutputFile;
+import dev.moba.plot.SweepChart;
 import dev.moba.spi.Backend;
 import dev.moba.tensor.DType;
+import java.awt.image.BufferedImage;
 import java.io.IOException;
 import java.io.PrintWriter;
 import java.lang.foreign.Arena;
-import java.nio.file.Files;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
 import java.util.concurrent.Callable;
-import java.util.stream.Collectors;
+import javax.imageio.ImageIO;
+import picocli.CommandLine.ArgGroup;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
@@ -23,10 +29,22 @@ import picocli.CommandLine.Spec;
 /**
  * {@code moba bench}: times a one-shot MoBA prefill of random data on a backend, and optionally dense causal
  * attention on the same backend and data, and reports the medians, the speedup and MoBA's effective GFLOP/s (the
- * {@code 4 * headDim} flops of every query-key pair MoBA attends, over its time).
+ * {@code 4 * headDim} flops of every query-key pair MoBA attends, over its time). With {@code --sweep} it does so
+ * at each of several lengths, and {@code --plot} draws the times against the lengths.
  */
-@Command(name = "bench", mixinStandardHelpOptions = true,
-        description = "Time a MoBA prefill (and dense causal attention with --dense) on one backend.")
+@Command(name = "bench", mixinStandardHelpOptions = true, usageHelpAutoWidth = true,
+        description = {"Time a MoBA prefill (and dense causal attention with --dense) on one backend, at one "
+                + "length (--tokens) or several (--sweep).",
+                "Each length ends with: bench: backend=<b> dtype=<t> tokens=<N> moba_ms=<x> dense_ms=<y> "
+                + "speedup=<y/x> moba_gflops=<g>"},
+        exitCodeListHeading = "%nExit status:%n",
+        exitCodeList = {"0:the bench ran and its files were written",
+                "2:unusable input (a bad option, an unknown backend, a file that cannot be written), or a failure "
+                        + "while timing; the message names it"},
+        footerHeading = "%nExamples:%n",
+        footer = {"  moba bench --tokens 32768 --dense",
+                "  moba bench --backend java --dtype bf16 --tokens 131072 --threads 2 --json bench.json",
+                "  moba bench --sweep 8192,32768,131072 --dense-runs 1 --plot sweep.png --json sweep.json"})
 final class BenchCommand implements Callable<Integer> {
 
     @Spec
@@ -39,8 +57,8 @@ final class BenchCommand implements Callable<Integer> {
             description = "Storage type: fp32, bf16 or fp16 (default: ${DEFAULT-VALUE}).")
     private DType dtype;
 
-    @Option(names = "--tokens", required = true, description = "Tokens of the prefilled sequence.")
-    private int tokens;
+    @ArgGroup(exclusive = true, multiplicity = "1")
+    private Lengths lengths;
 
     @Option(names = "--heads", defaultValue = "8", description = "Query heads (default: ${DEFAULT-VALUE}).")
     private int heads;
@@ -66,7 +84,7 @@ final class BenchCommand implements Callable<Integer> {
     @Option(names = "--dense-runs", description = "Timed dense runs (default: --runs); dense is slow at long contexts.")
     private Integer denseRuns;
 
-    @Option(names = "--warmup", defaultValue = "1", description = "Untimed MoBA runs first (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--warmup", defaultValue = "1", description = "Untimed MoBA runs first, at each length (default: ${DEFAULT-VALUE}).")
     private int warmup;
 
     @Option(names = "--threads", description = "Backend worker threads (default: moba.threads, all processors).")
@@ -75,41 +93,121 @@ final class BenchCommand implements Callable<Integer> {
     @Option(names = "--seed", defaultValue = "1", description = "Seed of the random data (default: ${DEFAULT-VALUE}).")
     private long seed;
 
-    @Option(names = "--json", paramLabel = "FILE", description = "Also write the results as JSON to FILE.")
+    @Option(names = "--json", paramLabel = "FILE", description = "Also write the results as JSON to FILE: every run's"
+            + " time and the workload; with --sweep, a 'points' array with one entry per length.")
     private Path json;
 
+    @Option(names = "--plot", paramLabel = "FILE.png", description = "With --sweep: draw MoBA's and dense"
+            + " attention's times against the lengths (log-log) with the speedups, as a PNG. Times dense as"
+            + " --dense does.")
+    private Path plot;
+
+    /** The lengths to time: exactly one of the two options, which picocli enforces with its own message. */
+    static final class Lengths {
+
+        @Option(names = "--tokens", required = true, paramLabel = "N", description = "Tokens of the prefilled sequence.")
+        private Integer tokens;
+
+        @Option(names = "--sweep", required = true, paramLabel = "N,N...", converter = TokenSweepConverter.class,
+                description = "Comma-separated lengths to time one after the other, in increasing order, for"
+                        + " example 8192,32768,131072.")
+        private TokenSweep sweep;
+    }
+
     @Override
-    public Integer call() throws IOException {
+    public Integer call() {
+        List<Integer> tokenCounts = checkedLengths();
         if (runs < 1) throw new IllegalArgumentException("--runs must be >= 1, got " + runs);
         if (warmup < 0) throw new IllegalArgumentException("--warmup must be >= 0, got " + warmup);
         if (denseRuns != null && denseRuns < 1) {
             throw new IllegalArgumentException("--dense-runs must be >= 1, got " + denseRuns);
         }
+        // Before the timing, which may take minutes: a file that cannot be written fails now.
+        if (json != null) OutputFile.check(json, "--json");
+        if (plot != null) OutputFile.check(plot, "--plot");
         PrintWriter out = spec.commandLine().getOut();
-        var workload = new PrefillWorkload(tokens, new HeadLayout(heads, kvHeads, headDim), block, topK);
-        try (Backend engine = ConfiguredBackend.open(backend, threads); Arena data = Arena.ofShared()) {
-            out.printf(Locale.ROOT, "bench: %d tokens, %d/%d heads, dim %d, block %d, top-%d, %s on %s%n", tokens,
-                    heads, kvHeads, headDim, block, topK, dtype, engine.id());
-            out.flush();
+        var layout = new HeadLayout(heads, kvHeads, headDim);
+        List<PrefillWorkload> workloads = tokenCounts.stream()
+                .map(tokens -> new PrefillWorkload(tokens, layout, block, topK)).toList();
+        try (Backend engine = ConfiguredBackend.open(backend, threads)) {
+            var setup = new BenchSetup(engine.id(), dtype, layout, block, topK, threads);
+            List<PrefillPoint> points = new ArrayList<>();
+            for (PrefillWorkload workload : workloads) {
+                points.add(measure(engine, workload, out));
+            }
+            boolean swept = lengths.sweep != null;
+            if (json != null) {
+                String text = swept ? BenchJson.sweep(setup, points) : BenchJson.single(setup, points.getFirst());
+                OutputFile.write(json, "--json", stream -> stream.write(text.getBytes(StandardCharsets.UTF_8)));
+            }
+            if (plot != null) {
+                BufferedImage image = SweepChart.render("MoBA vs dense attention, prefill: " + setup.describe(),
+                        points);
+                OutputFile.write(plot, "--plot", stream -> {
+                    if (!ImageIO.write(image, "png", stream)) throw new IOException("no PNG writer in this Java");
+                });
+            }
+            if (swept) {
+                printTable(out, setup, points);
+            }
+        }
+        return 0;
+    }
+
+    /** The lengths to time, in increasing order. */
+    private List<Integer> checkedLengths() {
+        if (lengths.tokens != null) {
+            if (plot != null) {
+                throw new IllegalArgumentException("--plot draws a sweep; give --sweep with two or more lengths"
+                        + " (for example --sweep 8192,32768,131072) instead of --tokens");
+            }
+            return List.of(lengths.tokens);
+        }
+        List<Integer> swept = lengths.sweep.lengths();
+        if (plot != null && swept.size() < 2) {
+            throw new IllegalArgumentException("--plot needs two or more --sweep lengths to draw a curve, got "
+                    + swept);
+        }
+        return swept;
+    }
+
+    /** Times one length as a one-length bench does, ending with its {@code bench:} line. */
+    private PrefillPoint measure(Backend engine, PrefillWorkload workload, PrintWriter out) {
+        boolean timeDense = dense || plot != null;
+        HeadLayout layout = workload.layout();
+        out.printf(Locale.ROOT, "bench: %d tokens, %d/%d heads, dim %d, block %d, top-%d, %s on %s%n",
+                workload.tokens(), layout.qHeads(), layout.kvHeads(), layout.headDim(), block, topK, dtype,
+                engine.id());
+        out.flush();
+        PrefillPoint point;
+        try (Arena data = Arena.ofShared()) {
             var bench = new PrefillBench(engine, workload, dtype, seed, data);
             List<Double> moba = bench.time(AttentionMode.MOBA, warmup, runs, line -> progress(out, line));
             // Dense reuses everything MoBA's warm-up created: the same kernels at the same shapes.
-            int timedDense = denseRuns == null ? runs : denseRuns;
-            List<Double> full = dense
-                    ? bench.time(AttentionMode.FULL, 0, timedDense, line -> progress(out, line))
+            List<Double> full = timeDense
+                    ? bench.time(AttentionMode.FULL, 0, denseRuns == null ? runs : denseRuns,
+                            line -> progress(out, line))
                     : List.of();
-            double mobaMs = PrefillBench.median(moba);
-            double gflops = workload.flops(workload.mobaPairs()) / (mobaMs * 1e6);
-            String denseMs = dense ? format(PrefillBench.median(full)) : "-";
-            String speedup = dense ? format(PrefillBench.median(full) / mobaMs) : "-";
-            if (json != null) {
-                writeJson(engine.id(), workload, moba, full, gflops);
-            }
-            out.printf(Locale.ROOT, "bench: backend=%s dtype=%s tokens=%d moba_ms=%s dense_ms=%s speedup=%s"
-                    + " moba_gflops=%s%n", engine.id(), dtype, tokens, format(mobaMs), denseMs, speedup,
-                    format(gflops));
+            point = new PrefillPoint(workload, moba, full);
         }
-        return 0;
+        out.printf(Locale.ROOT, "bench: backend=%s dtype=%s tokens=%d moba_ms=%s dense_ms=%s speedup=%s"
+                + " moba_gflops=%s%n", engine.id(), dtype, workload.tokens(), format(point.mobaMs()),
+                point.hasDense() ? format(point.denseMs()) : "-", point.hasDense() ? format(point.speedup()) : "-",
+                format(point.mobaGflops()));
+        out.flush();
+        return point;
+    }
+
+    private static void printTable(PrintWriter out, BenchSetup setup, List<PrefillPoint> points) {
+        out.println("sweep: " + setup.describe());
+        out.printf(Locale.ROOT, "%10s %12s %12s %9s %12s%n", "tokens", "moba_ms", "dense_ms", "speedup",
+                "moba_gflops");
+        for (PrefillPoint point : points) {
+            out.printf(Locale.ROOT, "%10d %12s %12s %9s %12s%n", point.tokens(), format(point.mobaMs()),
+                    point.hasDense() ? format(point.denseMs()) : "-",
+                    point.hasDense() ? format(point.speedup()) + "x" : "-", format(point.mobaGflops()));
+        }
+        out.flush();
     }
 
     private static void progress(PrintWriter out, String line) {
@@ -119,35 +217,5 @@ final class BenchCommand implements Callable<Integer> {
 
     private static String format(double value) {
         return String.format(Locale.ROOT, "%.1f", value);
-    }
-
-    private void writeJson(String id, PrefillWorkload workload, List<Double> moba, List<Double> full, double gflops)
-            throws IOException {
-        String text = "{\n"
-                + field("backend", quote(id)) + field("dtype", quote(dtype.toString()))
-                + field("tokens", tokens) + field("heads", heads) + field("kv_heads", kvHeads)
-                + field("head_dim", headDim) + field("block", block) + field("top_k", topK)
-                + field("threads", threads == null ? "null" : threads)
-                + field("processors", Runtime.getRuntime().availableProcessors())
-                + field("moba_pairs", workload.mobaPairs()) + field("moba_runs_ms", list(moba))
-                + field("moba_ms", format(PrefillBench.median(moba))) + field("moba_gflops", format(gflops))
-                + (full.isEmpty() ? "" : field("dense_pairs", workload.densePairs())
-                        + field("dense_runs_ms", list(full))
-                        + field("dense_ms", format(PrefillBench.median(full)))
-                        + field("speedup", format(PrefillBench.median(full) / PrefillBench.median(moba))))
-                + "  \"java\": " + quote(System.getProperty("java.version")) + "\n}\n";
-        Files.writeString(json, text);
-    }
-
-    private static String field(String name, Object value) {
-        return "  \"" + name + "\": " + value + ",\n";
-    }
-
-    private static String quote(String text) {
-        return "\"" + text.replace("\\", "\\\\").replace("\"", "\\\"") + "\"";
-    }
-
-    private static String list(List<Double> values) {
-        return values.stream().map(BenchCommand::format).collect(Collectors.joining(", ", "[", "]"));
     }
 }
