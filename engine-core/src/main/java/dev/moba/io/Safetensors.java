@@ -53,8 +53,9 @@ public final class Safetensors {
         }
         long headerLength = mapped.get(U64, 0);
         if (headerLength < 0 || headerLength > Math.min(size - Long.BYTES, MAX_HEADER)) {
+            boolean beyondLimit = headerLength > MAX_HEADER || headerLength < 0;
             throw error(where, "header length " + Long.toUnsignedString(headerLength) + " does not fit the file of "
-                    + size + " bytes" + (headerLength > MAX_HEADER || headerLength < 0 ? " (nor the 100 MiB limit)" : "")
+                    + size + " bytes" + (beyondLimit ? " (nor the 100 MiB limit)" : "")
                     + "; the file is truncated or not safetensors" + FIX);
         }
         String text = new String(mapped.asSlice(Long.BYTES, headerLength).toArray(ValueLayout.JAVA_BYTE),
