@@ -97,7 +97,8 @@ final class RunCommand implements Callable<Integer> {
     private DType dtype;
 
     @Option(names = "--chunk", paramLabel = "N", defaultValue = "0",
-            description = "Feed each sequence in chunks of N tokens (default: whole sequences); same result.")
+            description = "Feed each sequence in chunks of N tokens (default: whole sequences): the same result,"
+                    + " with the working memory of N tokens.")
     private int chunk;
 
     @Option(names = "--lse", description = "Also write lse [tokens, q_heads].")

@@ -6,6 +6,7 @@ import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.nio.channels.FileChannel;
 import java.nio.file.AccessDeniedException;
+import java.nio.file.FileAlreadyExistsException;
 import java.nio.file.FileSystemException;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
@@ -14,6 +15,7 @@ import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.concurrent.ThreadLocalRandom;
 
 /**
  * Output files written all or nothing. Each {@link #file} is a temporary file next to its destination, mapped for
@@ -81,7 +83,7 @@ public final class MappedOutput implements AutoCloseable {
         }
         Path temp;
         try {
-            temp = Files.createTempFile(dir, "." + absolute.getFileName() + ".", ".tmp");
+            temp = createTemp(dir, absolute.getFileName().toString());
         } catch (IOException e) {
             throw cannotWrite(target, e);
         }
@@ -133,6 +135,21 @@ public final class MappedOutput implements AutoCloseable {
         }
         for (Path dir : createdFolders) {
             deleteQuietly(dir);
+        }
+    }
+
+    /**
+     * A new empty file {@code .NAME.RANDOM.tmp} in {@code dir}, with the permissions any new file gets (not the
+     * owner-only ones of {@link Files#createTempFile}: it becomes the output).
+     */
+    private static Path createTemp(Path dir, String name) throws IOException {
+        while (true) {
+            String random = Long.toUnsignedString(ThreadLocalRandom.current().nextLong(), 36);
+            try {
+                return Files.createFile(dir.resolve("." + name + "." + random + ".tmp"));
+            } catch (FileAlreadyExistsException taken) {
+                // Another writer drew the same name: draw again.
+            }
         }
     }
 

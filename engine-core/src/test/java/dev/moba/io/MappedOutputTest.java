@@ -31,6 +31,11 @@ class MappedOutputTest {
             output.commit();
         }
         assertThat(a).hasContent("AB");
+        if (Files.getFileStore(b).supportsFileAttributeView("posix")) {
+            assertThat(Files.getPosixFilePermissions(b)).as("the permissions of any new file, not owner-only ones")
+                    .isEqualTo(Files.getPosixFilePermissions(Files.createFile(dir.resolve("plain"))));
+            Files.delete(dir.resolve("plain"));
+        }
         assertThat(b).hasContent("c");
         try (var files = Files.list(dir)) {
             assertThat(files.map(p -> p.getFileName().toString())).containsExactlyInAnyOrder("a.bin", "sub");
