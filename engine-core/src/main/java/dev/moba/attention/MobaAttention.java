@@ -108,6 +108,15 @@ public final class MobaAttention implements AutoCloseable {
      *                                  where it stood before the call
      */
     public List<Tensor> forward(List<Chunk> chunks, Arena arena) {
+        return forwardDetailed(chunks, arena).stream().map(ChunkResult::output).toList();
+    }
+
+    /**
+     * {@link #forward(List, Arena)} that also returns, per chunk, the log-sum-exp of every query row and the history
+     * blocks gating selected for it, for tools that export them. Costs one extra copy of {@code tokens * qHeads}
+     * floats per chunk.
+     */
+    public List<ChunkResult> forwardDetailed(List<Chunk> chunks, Arena arena) {
         validate(chunks);
         scratch.reset();
         List<Tensor> queries = new ArrayList<>(chunks.size());
@@ -131,7 +140,8 @@ public final class MobaAttention implements AutoCloseable {
     }
 
     /** Appends, gates, plans and attends the validated chunks. */
-    private List<Tensor> run(List<Chunk> chunks, List<Tensor> queries, List<Integer> firstPositions, Arena arena) {
+    private List<ChunkResult> run(List<Chunk> chunks, List<Tensor> queries, List<Integer> firstPositions,
+                                  Arena arena) {
         for (Chunk chunk : chunks) {
             for (SealedBlock block : chunk.sequence().cache().append(chunk.k(), chunk.v())) {
                 chunk.sequence().summaries().add(block);
@@ -147,14 +157,20 @@ public final class MobaAttention implements AutoCloseable {
                     tasks));
         }
         List<Partials> partials = backend.attend(plans, scratch);
-        List<Tensor> outputs = new ArrayList<>(chunks.size());
+        List<ChunkResult> results = new ArrayList<>(chunks.size());
         for (int i = 0; i < chunks.size(); i++) {
+            Partials p = partials.get(i);
             Tensor out = Tensor.allocate(arena, DType.FP32, queries.get(i).tokens(), layout.qHeads(),
                     layout.headDim());
-            MemorySegment.copy(partials.get(i).output(), 0, out.segment(), 0, out.segment().byteSize());
-            outputs.add(out);
+            MemorySegment.copy(p.output(), 0, out.segment(), 0, out.segment().byteSize());
+            // Partials belong to this call's scratch, which the next call reuses: the caller gets copies.
+            float[] lse = new float[p.rows()];
+            for (int r = 0; r < lse.length; r++) {
+                lse[r] = p.lse(r);
+            }
+            results.add(new ChunkResult(out, lse, selections.get(i)));
         }
-        return List.copyOf(outputs);
+        return List.copyOf(results);
     }
 
     /** Closes every open sequence and frees the scratch memory. The backend belongs to the caller and stays open. */

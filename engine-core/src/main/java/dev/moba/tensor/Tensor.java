@@ -124,10 +124,14 @@ public final class Tensor {
 
     /**
      * This tensor as kernels storing in {@code storage} read it, from any thread: itself when it already is fp32
-     * stored as fp32 in memory every thread may read (no pass at all), otherwise {@link #roundedCopy}.
+     * stored as fp32, 4-byte aligned, in memory every thread may read (no pass at all), otherwise
+     * {@link #roundedCopy}.
      */
     public Tensor asStored(DType storage, Arena arena) {
-        return dtype == DType.FP32 && storage == DType.FP32 && isShared() ? this : roundedCopy(storage, arena);
+        // Kernels read floats with aligned accesses; a view into a file (a mapped tensor) may sit at any offset.
+        boolean aligned = segment.address() % Float.BYTES == 0;
+        return dtype == DType.FP32 && storage == DType.FP32 && aligned && isShared()
+                ? this : roundedCopy(storage, arena);
     }
 
     /**

@@ -3,6 +3,7 @@ package dev.moba.io;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import dev.moba.tensor.DType;
 import dev.moba.tensor.Tensor;
 import dev.moba.testing.NpyFiles;
 import java.io.ByteArrayInputStream;
@@ -10,8 +11,13 @@ import java.io.IOException;
 import java.lang.foreign.Arena;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.util.Arrays;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 
 class NpyTest {
 
@@ -110,6 +116,66 @@ class NpyTest {
         byte[] bytes = NpyFiles.float32(new int[] {1, 1, 1}, new float[] {1f});
         bytes[6] = 9;
         assertRefused(bytes, "x.npy: unsupported .npy version 9");
+    }
+
+    @Test
+    void mapsArraysOfEverySupportedTypeWithoutCopying(@TempDir Path dir) throws IOException {
+        Path f4 = Files.write(dir.resolve("q.npy"), NpyFiles.float32(new int[] {1, 2, 2}, new float[] {1, 2, 3, 4}));
+        ByteBuffer halves = ByteBuffer.allocate(4).order(ByteOrder.LITTLE_ENDIAN)
+                .putShort(Float.floatToFloat16(1.5f)).putShort(Float.floatToFloat16(-2f));
+        Path f2 = Files.write(dir.resolve("k.npy"), NpyFiles.withHeader(
+                "{'descr': '<f2', 'fortran_order': False, 'shape': (1, 1, 2), }", halves.array()));
+        ByteBuffer ints = ByteBuffer.allocate(12).order(ByteOrder.LITTLE_ENDIAN).putInt(0).putInt(5).putInt(9);
+        Path i4 = Files.write(dir.resolve("cu.npy"), NpyFiles.withHeader(
+                "{'descr': '<i4', 'fortran_order': False, 'shape': (3,), }", ints.array()));
+        try (Arena arena = Arena.ofConfined()) {
+            StoredArray q = Npy.map(f4, "q", arena);
+            assertThat(q.type()).isEqualTo(ElementType.F32);
+            assertThat(q.data().isMapped()).isTrue();
+            assertThat(q.asTensor().toFloatArray()).containsExactly(1, 2, 3, 4);
+            StoredArray k = Npy.map(f2, "k", arena);
+            assertThat(k.asTensor().dtype()).isEqualTo(DType.FP16);
+            assertThat(k.asTensor().toFloatArray()).containsExactly(1.5f, -2f);
+            assertThat(Npy.map(i4, "cu", arena).toIntArray()).containsExactly(0, 5, 9);
+        }
+    }
+
+    @Test
+    void writesFilesNumpyAndTheReadersRead(@TempDir Path dir) throws IOException {
+        Path file = dir.resolve("out.npy");
+        try (MappedOutput output = new MappedOutput()) {
+            MemorySegment data = Npy.create(output, file, ElementType.F32, new long[] {2, 1, 2});
+            MemorySegment.copy(new float[] {1f, -1f, 0.5f, 2f}, 0, data, ValueLayout.JAVA_FLOAT, 0, 4);
+            output.commit();
+        }
+        byte[] bytes = Files.readAllBytes(file);
+        String dictionary = "{'descr': '<f4', 'fortran_order': False, 'shape': (2, 1, 2), }";
+        assertThat(bytes).hasSize(128 + 16);
+        assertThat(new String(bytes, 10, 118)).isEqualTo(dictionary + " ".repeat(117 - dictionary.length()) + "\n");
+        try (Arena arena = Arena.ofConfined()) {
+            assertThat(read(bytes, arena).toFloatArray()).containsExactly(1f, -1f, 0.5f, 2f);
+        }
+        assertThat(new String(Npy.header(ElementType.I32, new long[] {4}))).contains("'shape': (4,)");
+        assertThatThrownBy(() -> Npy.header(ElementType.BF16, new long[] {4}))
+                .hasMessage("BF16 has no .npy type: write safetensors instead");
+    }
+
+    @Test
+    void mappingRefusesUnsupportedOrMalformedFilesSayingHowToFixThem(@TempDir Path dir) throws IOException {
+        Path f8 = Files.write(dir.resolve("a.npy"), NpyFiles.withHeader(
+                "{'descr': '>f4', 'fortran_order': False, 'shape': (1,), }", new byte[4]));
+        byte[] whole = NpyFiles.float32(new int[] {1, 1, 4}, new float[4]);
+        Path truncated = Files.write(dir.resolve("b.npy"), Arrays.copyOf(whole, whole.length - 10));
+        Path header = Files.write(dir.resolve("c.npy"), Arrays.copyOf(
+                NpyFiles.float32(new int[] {1, 1, 4}, new float[4]), 30));
+        try (Arena arena = Arena.ofConfined()) {
+            assertThatThrownBy(() -> Npy.map(f8, "a", arena)).hasMessage(f8 + ": element type '>f4' is not supported:"
+                    + " save little-endian float32 ('<f4'), float16 ('<f2') or int32 ('<i4') arrays");
+            assertThatThrownBy(() -> Npy.map(truncated, "b", arena)).hasMessage(truncated + ": holds 6 data bytes,"
+                    + " shape [1, 1, 4] needs 16: write the file again with numpy.save");
+            assertThatThrownBy(() -> Npy.map(header, "c", arena)).hasMessage(header + ": truncated header: write"
+                    + " the file again with numpy.save");
+        }
     }
 
     private static void assertRefused(byte[] bytes, String message) {

@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
@@ -104,6 +105,15 @@ class TensorTest {
             Tensor rounded = inShared.asStored(DType.BF16, shared);
             assertThat(rounded).isNotSameAs(inShared);
             assertThat(rounded.toFloatArray()).containsExactly(1.0f, 1.0f, -3.5f, 0.10009765625f);
+
+            // A view at an odd offset (as into a file) is copied to aligned memory.
+            MemorySegment bytes = shared.allocate(1 + values.length * Float.BYTES, 8);
+            MemorySegment.copy(inShared.segment(), 0, bytes, 1, values.length * Float.BYTES);
+            Tensor unaligned = Tensor.wrap(bytes.asSlice(1), DType.FP32, 2, 1, 2);
+            Tensor aligned = unaligned.asStored(DType.FP32, shared);
+            assertThat(aligned).isNotSameAs(unaligned);
+            assertThat(aligned.segment().address() % Float.BYTES).isZero();
+            assertThat(aligned.toFloatArray()).containsExactly(values);
         }
     }
 }
