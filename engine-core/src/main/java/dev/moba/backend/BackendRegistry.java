@@ -79,10 +79,15 @@ public final class BackendRegistry {
      * @throws IllegalStateException    when {@code auto} finds nothing that can run
      */
     public BackendProvider choose(String name) {
+        return select(name).provider();
+    }
+
+    /** {@link #choose(String)}, with why that provider was chosen ({@link Backends#select(String, List)}). */
+    public BackendChoice select(String name) {
         String wanted = name.trim().toLowerCase(Locale.ROOT);
         if (wanted.equals(Backends.AUTO)) {
             problems.forEach(p -> LOG.warn("{}; it is passed over", p.getMessage()));
-            return Backends.choose(Backends.AUTO, providers);
+            return Backends.select(Backends.AUTO, providers);
         }
         if (providers.stream().noneMatch(p -> p.id().equals(wanted))) {
             String ids = providers.stream().map(BackendProvider::id).toList().toString();
@@ -91,7 +96,7 @@ public final class BackendRegistry {
             problems.forEach(p -> message.append("; ").append(p.getMessage()));
             throw new IllegalArgumentException(message.toString());
         }
-        return Backends.choose(wanted, providers);
+        return Backends.select(wanted, providers);
     }
 
     /** Creates the backend {@code name} ({@code auto} for the best available). */

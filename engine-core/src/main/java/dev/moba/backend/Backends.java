@@ -72,15 +72,26 @@ public final class Backends {
      * @throws IllegalArgumentException when no provider has that name, or it cannot run here
      */
     public static BackendProvider choose(String name, List<BackendProvider> providers) {
+        return select(name, providers).provider();
+    }
+
+    /**
+     * {@link #choose(String, List)}, with the reason: the chosen provider's availability and, for {@code auto}, why
+     * each better provider was passed over (both are logged as well).
+     */
+    public static BackendChoice select(String name, List<BackendProvider> providers) {
         String wanted = name.trim().toLowerCase(Locale.ROOT);
         if (wanted.equals(AUTO)) {
+            List<String> passedOver = new ArrayList<>();
             for (BackendProvider provider : providers) {
                 Availability availability = safeAvailability(provider);
                 if (availability.available()) {
                     LOG.info("backend '{}' chosen: {}", provider.id(), availability.reason());
-                    return provider;
+                    String others = passedOver.isEmpty() ? "" : "; passed over " + String.join("; ", passedOver);
+                    return new BackendChoice(provider, "auto: " + availability.reason() + others);
                 }
                 LOG.info("backend '{}' passed over: {}", provider.id(), availability.reason());
+                passedOver.add(provider.id() + ": " + availability.reason());
             }
             throw new IllegalStateException("no backend can run here (found: " + ids(providers) + ")");
         }
@@ -91,7 +102,7 @@ public final class Backends {
                     throw new IllegalArgumentException("backend '" + wanted + "' cannot run here: "
                             + availability.reason());
                 }
-                return provider;
+                return new BackendChoice(provider, "named: " + availability.reason());
             }
         }
         throw new IllegalArgumentException("no backend named '" + name + "'; known: " + ids(providers) + ", auto");
@@ -105,10 +116,24 @@ public final class Backends {
      * @throws IllegalArgumentException for a bad setting or a backend that is unknown or cannot run, naming it
      */
     public static Backend open(Config config) {
+        return create(select(config), config);
+    }
+
+    /**
+     * The provider {@code moba.backend} names in {@code config} (or the best for {@code auto}), found on the class
+     * path and in the plugin folder {@code moba.plugins.path}, with why it was chosen; {@link #create} makes the
+     * backend. Loading the plugin folder costs a class loader per plugin.
+     *
+     * @throws IllegalArgumentException for a backend that is unknown or cannot run, naming it
+     */
+    public static BackendChoice select(Config config) {
         Config moba = config.getConfig("moba");
-        BackendRegistry registry = BackendRegistry.load(Path.of(moba.getString("plugins.path")));
-        BackendProvider provider = registry.choose(moba.getString("backend"));
-        return provider.create(options(moba, provider.id()));
+        return BackendRegistry.load(Path.of(moba.getString("plugins.path"))).select(moba.getString("backend"));
+    }
+
+    /** Creates the backend of {@code choice} with the options {@code config}'s {@code moba} section gives it. */
+    public static Backend create(BackendChoice choice, Config config) {
+        return choice.provider().create(options(config.getConfig("moba"), choice.provider().id()));
     }
 
     /** Backend options from the {@code moba} section of the configuration, for the backend {@code id}. */

@@ -21,6 +21,14 @@ final class ConfiguredBackend {
      * @param threads worker threads, or {@code null} for the configured number
      */
     static Backend open(String name, Integer threads) {
+        return Backends.open(config(name, threads));
+    }
+
+    /**
+     * The configuration with {@code name} and {@code threads} on top, for commands that choose the backend
+     * themselves ({@link Backends#select(Config)}) or start an engine.
+     */
+    static Config config(String name, Integer threads) {
         if (threads != null && threads < 1) {
             throw new IllegalArgumentException("--threads must be >= 1, got " + threads);
         }
@@ -31,7 +39,6 @@ final class ConfiguredBackend {
         if (threads != null) {
             overrides.put("moba.threads", threads);
         }
-        Config config = ConfigFactory.parseMap(overrides).withFallback(ConfigFactory.load());
-        return Backends.open(config);
+        return ConfigFactory.parseMap(overrides).withFallback(ConfigFactory.load());
     }
 }

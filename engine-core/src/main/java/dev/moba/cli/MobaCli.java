@@ -7,7 +7,8 @@ import picocli.CommandLine.Command;
 /** The {@code moba} command line: {@code moba verify ...}, {@code moba bench ...}. */
 @Command(name = "moba", mixinStandardHelpOptions = true, version = "MoBA Engine 0.1.0",
         description = "Mixture of Block Attention engine.",
-        subcommands = {VerifyCommand.class, BenchCommand.class, RunCommand.class, CommandLine.HelpCommand.class})
+        subcommands = {DemoCommand.class, VerifyCommand.class, RunCommand.class, BenchCommand.class,
+                CommandLine.HelpCommand.class})
 public final class MobaCli {
 
     public static void main(String[] args) {

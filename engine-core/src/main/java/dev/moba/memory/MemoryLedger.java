@@ -8,12 +8,14 @@ import java.util.concurrent.atomic.AtomicLong;
 /**
  * The off-heap bytes an engine holds, per session and in total, against a budget. Block shards reserve before
  * they append and settle to what they really hold afterwards, so the total never passes the budget by more than
- * the small summary tables that are charged unconditionally. Thread-safe and lock-free; one per engine.
+ * the small summary tables that are charged unconditionally. The most held at once is kept as well ({@link #peak()}).
+ * Thread-safe and lock-free; one per engine.
  */
 public final class MemoryLedger {
 
     private final long budget;
     private final AtomicLong used = new AtomicLong();
+    private final AtomicLong peak = new AtomicLong();
     private final Map<String, AtomicLong> bySession = new ConcurrentHashMap<>();
 
     /** @param budget the most bytes {@link #tryReserve} lets the engine hold */
@@ -36,13 +38,14 @@ public final class MemoryLedger {
                 return false;
             }
         } while (!used.compareAndSet(current, current + bytes));
+        peak.accumulateAndGet(current + bytes, Math::max);
         sessionCounter(session).addAndGet(bytes);
         return true;
     }
 
     /** Adds {@code bytes} (negative to give back) to {@code session} whatever the budget says. */
     public void charge(String session, long bytes) {
-        used.addAndGet(bytes);
+        peak.accumulateAndGet(used.addAndGet(bytes), Math::max);
         sessionCounter(session).addAndGet(bytes);
     }
 
@@ -63,6 +66,11 @@ public final class MemoryLedger {
         return used.get();
     }
 
+    /** The most bytes every session together held at once since the ledger was created. */
+    public long peak() {
+        return peak.get();
+    }
+
     /** Bytes held by {@code session}; 0 for one that holds nothing or is gone. */
     public long used(String session) {
         AtomicLong counter = bySession.get(session);
@@ -73,7 +81,7 @@ public final class MemoryLedger {
     public MemoryUsage snapshot() {
         Map<String, Long> sessions = new TreeMap<>();
         bySession.forEach((id, bytes) -> sessions.put(id, bytes.get()));
-        return new MemoryUsage(used.get(), budget, sessions);
+        return new MemoryUsage(used.get(), peak.get(), budget, sessions);
     }
 
     private AtomicLong sessionCounter(String session) {

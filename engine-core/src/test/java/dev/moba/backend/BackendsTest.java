@@ -34,6 +34,18 @@ class BackendsTest {
     }
 
     @Test
+    void theChoiceSaysWhyAndWhatAutoPassedOver() {
+        List<BackendProvider> providers = List.of(
+                new Fake("gpu", 100, Availability.unavailable("no device")),
+                new Fake("cpu", 50, Availability.available("kernels for avx2")));
+        BackendChoice auto = Backends.select("auto", providers);
+        assertThat(auto.provider().id()).isEqualTo("cpu");
+        assertThat(auto.reason()).isEqualTo("auto: kernels for avx2; passed over gpu: no device");
+        assertThat(Backends.select("cpu", providers).reason()).isEqualTo("named: kernels for avx2");
+        assertThat(Backends.select("auto", providers.subList(1, 2)).reason()).isEqualTo("auto: kernels for avx2");
+    }
+
+    @Test
     void anUnknownNameIsRefusedNamingIt() {
         assertThatThrownBy(() -> Backends.choose("cuda", Backends.providers()))
                 .isInstanceOf(IllegalArgumentException.class)

@@ -71,6 +71,7 @@ class SessionMemoryTest {
         }
         assertThat(closed.bytesReserved()).isPositive().isEqualTo(left.bytesReserved());
         assertThat(engine.memory().used()).isEqualTo(2 * left.bytesReserved());
+        long both = engine.memory().used();
 
         closed.close();
         assertThat(closed.bytesReserved()).isZero();
@@ -80,5 +81,6 @@ class SessionMemoryTest {
         engine.close();
         assertThat(engine.memory().used()).isZero();
         assertThat(engine.memory().bySession()).isEmpty();
+        assertThat(engine.memory().peak()).isEqualTo(both);
     }
 }
