@@ -31,12 +31,14 @@ final class CudaBackend implements Backend {
     private final CudaDevice device;
     private final CudaKernels kernels;
     private final DeviceScratch scratch;
+    private final BlockPool pool;
     private final JavaBackend fallback;
 
     CudaBackend(CudaDevice device, KernelCompiler compiler, BackendOptions options) {
         this.device = device;
         this.kernels = device.run(() -> new CudaKernels(device, compiler));
         this.scratch = new DeviceScratch(device);
+        this.pool = new BlockPool(device);
         this.fallback = new JavaBackend(options);
     }
 
@@ -55,6 +57,10 @@ final class CudaBackend implements Backend {
 
     DeviceScratch scratch() {
         return scratch;
+    }
+
+    BlockPool pool() {
+        return pool;
     }
 
     @Override
@@ -94,6 +100,7 @@ final class CudaBackend implements Backend {
     public void close() {
         device.execute(() -> {
             scratch.close();
+            pool.close();
             kernels.close();
         });
         fallback.close();
@@ -109,7 +116,7 @@ final class CudaBackend implements Backend {
         long[] at = scratch.regions(q.segment().byteSize(), summaries.bytesReserved(), outBytes);
         device.upload(q.segment(), at[0]);
         device.upload(summaries.segment(), at[1]);
-        kernels.gate(at[0], q.tokens(), layout.qHeads(), layout.groupSize(), layout.headDim(), request.firstPosition(),
+        kernels.gate(at[0], DType.FP32, q.tokens(), layout.qHeads(), layout.groupSize(), layout.headDim(), request.firstPosition(),
                 request.blockSize(), at[1], layout.kvHeads(), summaries.capacity(), request.picks(), at[2]);
         int[] blocks = new int[rows * request.picks()];
         try (Arena host = Arena.ofConfined()) {
@@ -124,30 +131,44 @@ final class CudaBackend implements Backend {
         int rows = plan.rows();
         int dim = plan.layout().headDim();
         CudaKvCache cache = (CudaKvCache) plan.cache();
-        AttendEntries entries = AttendEntries.of(plan);
+        KvSpec spec = cache.spec();
         Tensor q = plan.queries();
         if (q.dtype() != DType.FP32) {
             throw new IllegalArgumentException("plan queries must be fp32, got " + q.dtype());
         }
         MemorySegment output = arena.allocate((long) rows * dim * Float.BYTES, 64);
         float[] lse = new float[rows];
-        device.execute(() -> {
-            long slotRows = (long) rows * entries.slots();
-            long[] at = scratch.regions(q.segment().byteSize(), entries.segment().byteSize(),
-                    slotRows * dim * Float.BYTES, slotRows * Float.BYTES, output.byteSize(), (long) rows * Float.BYTES);
-            device.upload(q.segment(), at[0]);
-            device.upload(entries.segment(), at[1]);
-            kernels.fillNegativeInfinity(at[3], slotRows);
-            kernels.attend(at[0], plan.layout().qHeads(), plan.layout().groupSize(), dim, cache.table(),
-                    cache.spec(), plan.scale(), at[1], entries.count(), entries.slots(), at[2], at[3]);
-            kernels.merge(at[2], at[3], rows, entries.slots(), dim, at[4], at[5]);
-            device.download(at[4], output);
-            try (Arena host = Arena.ofConfined()) {
-                MemorySegment lseOut = host.allocate((long) rows * Float.BYTES);
-                device.download(at[5], lseOut);
-                MemorySegment.copy(lseOut, ValueLayout.JAVA_FLOAT, 0, lse, 0, rows);
-            }
-        });
+        boolean tiles = CudaKernels.tilesSupport(spec.dtype(), dim);
+        try (Arena host = Arena.ofConfined()) {
+            PlanLists lists = PlanLists.of(plan, host);
+            MemorySegment lseOut = host.allocate((long) rows * Float.BYTES);
+            device.execute(() -> {
+                long slotRows = (long) rows * lists.slots();
+                long[] at = scratch.regions(q.segment().byteSize(), q.size() * spec.dtype().bytes(),
+                        lists.lists().byteSize(), lists.tileStarts().byteSize(), lists.pairs().byteSize(),
+                        lists.quads().byteSize(), slotRows * dim * Float.BYTES, slotRows * Float.BYTES,
+                        output.byteSize(), (long) rows * Float.BYTES);
+                device.upload(q.segment(), at[0]);
+                kernels.fillNegativeInfinity(at[7], slotRows);
+                if (tiles) {
+                    kernels.convert(at[0], q.size(), spec.dtype(), at[1]);
+                    device.upload(lists.lists(), at[2]);
+                    device.upload(lists.tileStarts(), at[3]);
+                    device.upload(lists.pairs(), at[4]);
+                    kernels.attendTiles(at[1], plan.layout().qHeads(), plan.firstPosition(), cache.table(), spec,
+                            plan.scale(), at[2], at[3], lists.listCount(), at[4], lists.slots(), at[6], at[7],
+                            lists.tiles());
+                } else {
+                    device.upload(lists.quads(), at[5]);
+                    kernels.attend(at[0], plan.layout().qHeads(), plan.layout().groupSize(), dim, cache.table(), spec,
+                            plan.scale(), at[5], lists.count(), lists.slots(), at[6], at[7]);
+                }
+                kernels.merge(at[6], at[7], rows, lists.slots(), dim, at[8], DType.FP32, at[9]);
+                device.download(at[8], output);
+                device.download(at[9], lseOut);
+            });
+            MemorySegment.copy(lseOut, ValueLayout.JAVA_FLOAT, 0, lse, 0, rows);
+        }
         return new Partials(output, lse, dim);
     }
 }

@@ -5,7 +5,9 @@ import static org.bytedeco.cuda.global.cudart.cuMemsetD32;
 
 import dev.moba.spi.KvSpec;
 import dev.moba.tensor.DType;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 
 /**
  * The MoBA kernels of one device, with their launch geometry: each method launches one kernel on the default
@@ -17,64 +19,174 @@ final class CudaKernels implements AutoCloseable {
     static final int MAX_GATE_PICKS = 16;
     /** The largest head dimension {@link #attend} takes. */
     static final int MAX_ATTEND_DIM = 256;
+    /** Query rows per tile of {@link #attendTiles}. */
+    static final int TILE_ROWS = 64;
+    /** Ints per list record of {@link #attendTiles} ({@code struct TileList}). */
+    static final int LIST_INTS = 8;
 
-    private static final List<String> SOURCES = List.of("moba_kv.cu", "moba_gate.cu", "moba_attend.cu");
+    private static final List<String> SOURCES =
+            List.of("moba_kv.cu", "moba_gate.cu", "moba_attend.cu", "moba_tiles.cu", "moba_plan.cu",
+                    "moba_random.cu");
     private static final int GATE_WARPS = 4;
     private static final int ATTEND_WARPS = 4;
+    private static final int TILE_THREADS = 128;
+    private static final int TILE_KEYS = 64;
+    private static final int TILE_PAD = 8;
+    private static final int PLAN_THREADS = 1024;
 
-    private final List<KernelModule> modules;
+    private final Map<String, KernelModule> modules = new LinkedHashMap<>();
     private final int gridLimit;
 
     CudaKernels(CudaDevice device, KernelCompiler compiler) {
-        this.modules = SOURCES.stream().map(s -> new KernelModule(compiler.cubin(s, device.architecture()))).toList();
+        try {
+            for (String source : SOURCES) {
+                modules.put(source, new KernelModule(compiler.cubin(source, device.architecture())));
+            }
+            for (int dim : new int[] {64, 128}) {
+                for (DType dtype : new DType[] {DType.BF16, DType.FP16}) {
+                    modules.get("moba_tiles.cu").allowSharedMemory(tileKernel(dtype, dim), tileSharedBytes(dim));
+                }
+            }
+        } catch (RuntimeException e) {
+            close();
+            throw e;
+        }
         this.gridLimit = device.multiprocessors() * 16;
     }
 
-    /** Stores tokens {@code [first, first + n)} of staged k and v (in {@code source} type) into their blocks. */
+    /** Whether {@link #attendTiles} runs this storage type and head dimension. */
+    static boolean tilesSupport(DType dtype, int dim) {
+        return dtype != DType.FP32 && (dim == 64 || dim == 128);
+    }
+
+    /** Stores tokens {@code [first, first + n)} of k and v (in {@code source} type) into their blocks. */
     void appendKv(long k, long v, DType source, int n, int first, long table, KvSpec spec, int row) {
-        long elements = (long) n * row;
-        int grid = (int) Math.min(gridLimit, (elements + 255) / 256);
-        modules.get(0).launch("kv_append", grid, 256, 0, k, v, source.ordinal(), n, first, table,
-                spec.blockSize(), row, spec.dtype().ordinal());
+        modules.get("moba_kv.cu").launch("kv_append", grid((long) n * row, 256), 256, 0, k, v, source.ordinal(), n,
+                first, table, spec.blockSize(), row, spec.dtype().ordinal());
     }
 
     /** Writes the fp32 mean key of {@code block} ({@code row} values) to {@code out}. */
     void blockMean(long table, int block, KvSpec spec, int row, long out) {
-        modules.get(0).launch("kv_block_mean", (row + 127) / 128, 128, 0, table, block, spec.blockSize(), row,
-                spec.dtype().ordinal(), out);
+        modules.get("moba_kv.cu").launch("kv_block_mean", (row + 127) / 128, 128, 0, table, block, spec.blockSize(),
+                row, spec.dtype().ordinal(), out);
+    }
+
+    /** Writes the means of blocks {@code [0, sealed)} in the gate's layout (per kv head {@code [dim][capacity]}). */
+    void meansAll(long table, int sealed, KvSpec spec, long means, int capacity) {
+        long threads = (long) sealed * spec.kvHeads() * spec.headDim();
+        modules.get("moba_plan.cu").launch("kv_means_all", blocks(threads, 256), 256, 0, table, sealed,
+                spec.blockSize(), spec.kvHeads(), spec.headDim(), spec.dtype().ordinal(), means, capacity);
     }
 
     /**
      * Selects the {@code picks} best sealed blocks per query row into {@code out} ({@code int[rows][picks]}).
-     * {@code means} is the summary table's layout: per kv head, {@code [headDim][capacity]}.
+     * {@code q} is {@code [n][qHeads][dim]} in {@code qType}; {@code means} is per kv head {@code [dim][capacity]}.
      */
-    void gate(long q, int n, int qHeads, int group, int dim, int first, int blockSize, long means, int kvHeads,
-              int capacity, int picks, long out) {
+    void gate(long q, DType qType, int n, int qHeads, int group, int dim, int first, int blockSize, long means,
+              int kvHeads, int capacity, int picks, long out) {
         long rows = (long) n * qHeads;
-        modules.get(1).launch("gate_topk", (int) ((rows + GATE_WARPS - 1) / GATE_WARPS), GATE_WARPS * 32, 0,
-                q, n, qHeads, group, dim, first, blockSize, means, kvHeads, capacity, picks, out);
+        modules.get("moba_gate.cu").launch("gate_topk", (int) ((rows + GATE_WARPS - 1) / GATE_WARPS),
+                GATE_WARPS * 32, 0, q, qType.ordinal(), n, qHeads, group, dim, first, blockSize, means, kvHeads,
+                capacity, picks, out);
     }
 
-    /** Runs {@code count} attention entries ({@code int4 {row, block, keys, slot}}) into slot partials. */
+    /** Runs {@code count} attention entries ({@code int4 {row, block, keys, slot}}) into slot partials, in fp32. */
     void attend(long q, int qHeads, int group, int dim, long table, KvSpec spec, float scale, long entries, int count,
                 int slots, long partOut, long partLse) {
-        modules.get(2).launch("attend_entries", (count + ATTEND_WARPS - 1) / ATTEND_WARPS, ATTEND_WARPS * 32, 0,
-                q, qHeads, group, dim, table, spec.blockSize(), spec.kvHeads(), spec.dtype().ordinal(), scale,
-                entries, count, slots, partOut, partLse);
+        modules.get("moba_attend.cu").launch("attend_entries", (count + ATTEND_WARPS - 1) / ATTEND_WARPS,
+                ATTEND_WARPS * 32, 0, q, qHeads, group, dim, table, spec.blockSize(), spec.kvHeads(),
+                spec.dtype().ordinal(), scale, entries, count, slots, partOut, partLse);
+    }
+
+    /**
+     * Runs attention lists ({@code struct TileList}, {@link #LIST_INTS} ints each) on the tensor cores, one CTA per
+     * tile of {@link #TILE_ROWS} rows; {@code q} is in the storage type, rows {@code [rows][dim]}. {@code tiles} may
+     * exceed the lists' tiles (extra CTAs return at once), so callers need not read the count back.
+     */
+    void attendTiles(long q, int qHeads, int first, long table, KvSpec spec, float scale, long lists,
+                     long tileStarts, int listCount, long entries, int slots, long partOut, long partLse, long tiles) {
+        if (tiles == 0) {
+            return;
+        }
+        float scaleLog2 = (float) (scale / Math.log(2));
+        modules.get("moba_tiles.cu").launch(tileKernel(spec.dtype(), spec.headDim()), Math.toIntExact(tiles),
+                TILE_THREADS, tileSharedBytes(spec.headDim()), q, qHeads, first, table, spec.blockSize(),
+                spec.kvHeads(), scaleLog2, lists, tileStarts, listCount, entries, slots, partOut, partLse);
+    }
+
+    /** Rounds {@code n} fp32 values at {@code from} to {@code dtype} at {@code to}. */
+    void convert(long from, long n, DType dtype, long to) {
+        modules.get("moba_tiles.cu").launch("convert_from_f32", grid(n, 256), 256, 0, from, n, dtype.ordinal(), to);
+    }
+
+    /** Merges each row's slot partials into {@code out} ({@code [rows][dim]} in {@code outType}) and {@code lse}. */
+    void merge(long partOut, long partLse, int rows, int slots, int dim, long out, DType outType, long lse) {
+        modules.get("moba_attend.cu").launch("merge_slots", rows, 128, 0, partOut, partLse, rows, slots, dim, out,
+                outType.ordinal(), lse);
+    }
+
+    /** Counts the selected (row, slot) pairs per (kv head, history block) into zeroed {@code counts}. */
+    void planCount(long selection, long rows, int picks, int qHeads, int group, int historyBlocks, long counts) {
+        modules.get("moba_plan.cu").launch("plan_count", blocks(rows * picks, 256), 256, 0, selection, rows, picks,
+                qHeads, group, historyBlocks, counts);
+    }
+
+    /** Lays out history lists then causal lists, with entry offsets and tile numbers. */
+    void planLists(long counts, int kvHeads, int historyBlocks, int blocks, int tokens, int blockSize, int group,
+                   long lists, long tileStarts) {
+        modules.get("moba_plan.cu").launch("plan_lists", 1, PLAN_THREADS, 0, counts, kvHeads, historyBlocks, blocks,
+                tokens, blockSize, group, TILE_ROWS, lists, tileStarts);
+    }
+
+    /** Writes the selected pairs into their history lists; {@code cursors} starts zeroed. */
+    void planFillHistory(long selection, long rows, int picks, int qHeads, int group, int historyBlocks, long lists,
+                         long cursors, long entries) {
+        modules.get("moba_plan.cu").launch("plan_fill_history", blocks(rows * picks, 256), 256, 0, selection, rows,
+                picks, qHeads, group, historyBlocks, lists, cursors, entries);
+    }
+
+    /** Writes every query row into the causal list of its own block. */
+    void planFillCausal(int tokens, int qHeads, int group, int blockSize, int blocks, int historyLists, int picks,
+                        long lists, long entries) {
+        modules.get("moba_plan.cu").launch("plan_fill_causal", blocks((long) tokens * qHeads, 256), 256, 0,
+                tokens, qHeads, group, blockSize, blocks, historyLists, picks, lists, entries);
+    }
+
+    /** Fills {@code n} values of {@code dtype} at {@code to} with seeded N(0, 1) samples. */
+    void fillNormal(long to, long n, DType dtype, long seed) {
+        modules.get("moba_random.cu").launch("fill_normal", grid(n, 256), 256, 0, to, n, dtype.ordinal(), seed);
+    }
+
+    /** Sets {@code count} 32-bit words at {@code address} to {@code bits}. */
+    void fill(long address, long count, int bits) {
+        check(cuMemsetD32(address, bits, count), "cuMemsetD32");
     }
 
     /** Sets {@code count} floats at {@code address} to negative infinity: slots no entry writes. */
     void fillNegativeInfinity(long address, long count) {
-        check(cuMemsetD32(address, Float.floatToRawIntBits(Float.NEGATIVE_INFINITY), count), "cuMemsetD32");
-    }
-
-    /** Merges each row's slot partials into {@code out} ({@code [rows][dim]}) and {@code lse}. */
-    void merge(long partOut, long partLse, int rows, int slots, int dim, long out, long lse) {
-        modules.get(2).launch("merge_slots", rows, 128, 0, partOut, partLse, rows, slots, dim, out, lse);
+        fill(address, count, Float.floatToRawIntBits(Float.NEGATIVE_INFINITY));
     }
 
     @Override
     public void close() {
-        modules.forEach(KernelModule::close);
+        modules.values().forEach(KernelModule::close);
+    }
+
+    /** CTAs for a kernel whose threads each take one item. */
+    private static int blocks(long threads, int block) {
+        return Math.toIntExact(Math.max(1, (threads + block - 1) / block));
+    }
+
+    /** CTAs for a kernel that strides over its items: enough to fill the device. */
+    private int grid(long threads, int block) {
+        return (int) Math.max(1, Math.min(gridLimit, (threads + block - 1) / block));
+    }
+
+    private static String tileKernel(DType dtype, int dim) {
+        return "attend_tiles_" + (dtype == DType.BF16 ? "bf16" : "fp16") + "_d" + dim;
+    }
+
+    private static int tileSharedBytes(int dim) {
+        return (TILE_ROWS + 4 * TILE_KEYS) * (dim + TILE_PAD) * Short.BYTES;
     }
 }

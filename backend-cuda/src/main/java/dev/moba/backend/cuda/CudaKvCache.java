@@ -84,6 +84,18 @@ final class CudaKvCache implements KvCache {
         });
     }
 
+    /**
+     * Appends {@code n} tokens whose keys and values are already in device memory ({@code [n][kvHeads][headDim]} in
+     * {@code source} type), without computing block means: the resident prefill computes them all in one launch.
+     * Call inside the device lock.
+     */
+    void appendResident(long k, long v, DType source, int n) {
+        requireOpen();
+        growTo(blocksFor(length + n));
+        backend.kernels().appendKv(k, v, source, n, length, table, spec, row);
+        length += n;
+    }
+
     @Override
     public void truncate(int newLength) {
         requireOpen();
@@ -169,7 +181,7 @@ final class CudaKvCache implements KvCache {
             return;
         }
         while (blocks.size() < count) {
-            blocks.add(backend.device().allocate(blockBytes));
+            blocks.add(backend.pool().take(blockBytes));
         }
         publishTable();
     }
@@ -177,7 +189,7 @@ final class CudaKvCache implements KvCache {
     /** Frees blocks past {@code count} (inside the device lock). */
     private void shrinkTo(int count) {
         while (blocks.size() > count) {
-            backend.device().free(blocks.removeLast());
+            backend.pool().give(blocks.removeLast(), blockBytes);
         }
     }
 

@@ -1,6 +1,8 @@
 package dev.moba.backend.cuda;
 
 import static dev.moba.backend.cuda.CudaCalls.check;
+import static org.bytedeco.cuda.global.cudart.CU_FUNC_ATTRIBUTE_MAX_DYNAMIC_SHARED_SIZE_BYTES;
+import static org.bytedeco.cuda.global.cudart.cuFuncSetAttribute;
 import static org.bytedeco.cuda.global.cudart.cuLaunchKernel;
 import static org.bytedeco.cuda.global.cudart.cuModuleGetFunction;
 import static org.bytedeco.cuda.global.cudart.cuModuleLoadData;
@@ -50,6 +52,12 @@ final class KernelModule implements AutoCloseable {
             check(cuLaunchKernel(function, grid, 1, 1, block, 1, 1, sharedBytes, (CUstream_st) null, params,
                     (PointerPointer<?>) null), "launching " + kernel);
         }
+    }
+
+    /** Lets {@code kernel} use up to {@code bytes} of dynamic shared memory (past the default 48 KB). */
+    void allowSharedMemory(String kernel, int bytes) {
+        check(cuFuncSetAttribute(functions.computeIfAbsent(kernel, this::function),
+                CU_FUNC_ATTRIBUTE_MAX_DYNAMIC_SHARED_SIZE_BYTES, bytes), "cuFuncSetAttribute(" + kernel + ")");
     }
 
     private CUfunc_st function(String kernel) {

@@ -58,18 +58,19 @@ attend_entries(const float* q, int q_heads, int group, int dim, const u64* block
     if (lane == 0) part_lse[slot] = m + logf(l);
 }
 
-// Merges each row's `slots` partials (unused slots have lse -inf) into its output and log-sum-exp. One block per row.
+// Merges each row's `slots` partials (unused slots have lse -inf) into its output (stored as out_dt) and
+// log-sum-exp (skipped when lse is null). One block per row.
 extern "C" __global__ void merge_slots(const float* part_out, const float* part_lse, int rows, int slots, int dim,
-                                       float* out, float* lse) {
+                                       void* out, int out_dt, float* lse) {
     int row = blockIdx.x;
     if (row >= rows) return;
     const float* pl = part_lse + (long long) row * slots;
     float m = -__int_as_float(0x7f800000);
     for (int s = 0; s < slots; s++) m = fmaxf(m, pl[s]);
-    float* o = out + (long long) row * dim;
+    long long o = (long long) row * dim;
     if (m == -__int_as_float(0x7f800000)) {
-        for (int d = threadIdx.x; d < dim; d += blockDim.x) o[d] = 0.0f;
-        if (threadIdx.x == 0) lse[row] = m;
+        for (int d = threadIdx.x; d < dim; d += blockDim.x) store_elem(out, o + d, out_dt, 0.0f);
+        if (threadIdx.x == 0 && lse) lse[row] = m;
         return;
     }
     float total = 0.0f;
@@ -80,7 +81,7 @@ extern "C" __global__ void merge_slots(const float* part_out, const float* part_
             float w = expf(pl[s] - m);
             if (w > 0.0f) acc += w * part_out[((long long) row * slots + s) * dim + d];
         }
-        o[d] = acc / total;
+        store_elem(out, o + d, out_dt, acc / total);
     }
-    if (threadIdx.x == 0) lse[row] = m + logf(total);
+    if (threadIdx.x == 0 && lse) lse[row] = m + logf(total);
 }

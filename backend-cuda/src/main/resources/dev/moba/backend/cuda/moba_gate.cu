@@ -8,10 +8,10 @@
 __device__ __forceinline__ bool gate_better(float s, int i, float t, int j) { return s > t || (s == t && i < j); }
 
 // One warp per query row; each lane keeps its own best GATE_MAX_PICKS candidates in registers, and the warp then
-// merges the lanes' lists, so no score matrix is ever written. q: [n][qHeads][dim] fp32; means: per kv head an
+// merges the lanes' lists, so no score matrix is ever written. q: [n][qHeads][dim] in q_dt; means: per kv head an
 // fp32 matrix [dim][capacity] whose column c is block c's mean key, so the lanes of a warp read adjacent words.
 extern "C" __global__ void __launch_bounds__(GATE_WARPS * 32)
-gate_topk(const float* q, int n, int q_heads, int group, int dim, int first, int block_size,
+gate_topk(const void* q, int q_dt, int n, int q_heads, int group, int dim, int first, int block_size,
           const float* means, int kv_heads, int capacity, int picks, int* out) {
     __shared__ int chosen[GATE_WARPS][GATE_MAX_PICKS];
     int warp = threadIdx.x >> 5, lane = threadIdx.x & 31;
@@ -19,7 +19,7 @@ gate_topk(const float* q, int n, int q_heads, int group, int dim, int first, int
     if (row >= (long long) n * q_heads) return;
     int t = (int) (row / q_heads), h = (int) (row % q_heads), kh = h / group;
     int candidates = (first + t) / block_size;
-    const float* qr = q + row * dim;
+    long long q0 = row * dim;
 
     float best[GATE_MAX_PICKS];
     int index[GATE_MAX_PICKS];
@@ -29,7 +29,7 @@ gate_topk(const float* q, int n, int q_heads, int group, int dim, int first, int
     for (int c = lane; c < candidates; c += 32) {
         const float* m = means + (long long) kh * dim * capacity + c;
         float s = 0.0f;
-        for (int d = 0; d < dim; d++) s = fmaf(qr[d], m[(long long) d * capacity], s);
+        for (int d = 0; d < dim; d++) s = fmaf(load_elem(q, q0 + d, q_dt), m[(long long) d * capacity], s);
         int place = 0;
 #pragma unroll
         for (int k = 0; k < GATE_MAX_PICKS; k++) place += gate_better(best[k], index[k], s, c) ? 1 : 0;

@@ -22,7 +22,9 @@ import org.junit.jupiter.params.provider.MethodSource;
 /**
  * The CUDA backend against the Java backend on seeded N(0,1) varlen batches (GQA groups, partial blocks, head
  * dimensions 64 and 128 and an odd one, every storage type, one-shot, chunked and token by token), and on long
- * sequences up to 64K tokens. Both compute in fp32 on the same rounded inputs, so they agree within 1e-5.
+ * sequences up to 64K tokens. Both compute on the same rounded inputs: in fp32 they agree within 1e-5; where the
+ * CUDA backend runs 16-bit storage on the tensor cores, the probabilities are rounded to that type too, so those
+ * runs use the bounds of the contract for 16-bit storage.
  */
 @RequiresGpu
 class CudaVersusJavaTest {
@@ -58,7 +60,12 @@ class CudaVersusJavaTest {
         List<Qkv> data = c.lengths().stream().map(n -> random.qkv(n, qHeads, c.kvHeads(), c.dim())).toList();
         float[] expected = BatchRun.outputs(TestBackends.FORK_JOIN, config, layout, data, c.chunk());
         float[] actual = BatchRun.outputs(CudaBackends.shared(), config, layout, data, c.chunk());
-        assertThat(Errors.maxAbs(actual, expected)).as("max abs difference").isLessThanOrEqualTo(1e-5);
+        if (CudaKernels.tilesSupport(c.dtype(), c.dim())) {
+            assertThat(Errors.maxAbs(actual, expected)).as("max abs difference").isLessThanOrEqualTo(2e-2);
+            assertThat(Errors.meanAbs(actual, expected)).as("mean abs difference").isLessThanOrEqualTo(4e-4);
+        } else {
+            assertThat(Errors.maxAbs(actual, expected)).as("max abs difference").isLessThanOrEqualTo(1e-5);
+        }
     }
 
     @ParameterizedTest(name = "{0}")
