@@ -1,12 +1,14 @@
 #!/usr/bin/env bash
 # On the GPU machine, from a carried .device/ pack: the CUDA backend's resident prefill against PyTorch's dense
 # causal SDPA, side by side in one run, for the configurations of the CUDA issue. Writes the raw JSON of every run
-# under $OUT (default /tmp/moba-vs-sdpa) and prints one comparison line per configuration.
+# under $OUT (default /tmp/moba-vs-sdpa), one JSON line per configuration to $OUT/results.jsonl, and prints one
+# comparison line per configuration.
 #   bash benchmarks/cuda/moba-vs-sdpa.sh [small]
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 OUT=${OUT:-/tmp/moba-vs-sdpa}
 mkdir -p "$OUT"
+rm -f "$OUT/results.jsonl"
 bash .device/run java -version > /dev/null 2>&1 || { echo "no .device pack: run ../shared/tools/device-pack first" >&2; exit 2; }
 D=/tmp/device-java
 JAVA=("$D/jre/bin/java" --enable-native-access=ALL-UNNAMED --add-modules jdk.incubator.vector
@@ -24,9 +26,11 @@ for config in "${CONFIGS[@]}"; do
       --top-k "$topk" --dtype bf16 --json "$OUT/moba-$name.json" 2>&1 | grep -v 'WARNING' | tee "$OUT/moba-$name.log"
   python3 benchmarks/cuda/sdpa_bench.py --tokens "$tokens" --heads "$heads" --head-dim 128 \
       --json "$OUT/sdpa-$name.json" | tee "$OUT/sdpa-$name.log"
-  python3 - "$OUT/moba-$name.json" "$OUT/sdpa-$name.json" <<'PY'
+  python3 - "$OUT/moba-$name.json" "$OUT/sdpa-$name.json" "$OUT/results.jsonl" <<'PY'
 import json, sys
 moba, sdpa = (json.load(open(p)) for p in sys.argv[1:3])
+with open(sys.argv[3], "a") as results:
+    results.write(json.dumps({"moba": moba, "sdpa": sdpa, "speedup": sdpa["dense_ms"] / moba["moba_ms"]}) + "\n")
 print(f"compare: tokens={moba['tokens']} heads={moba['heads']} block={moba['block']} top_k={moba['top_k']} "
       f"moba_ms={moba['moba_ms']:.3f} sdpa_ms={sdpa['dense_ms']:.3f} speedup={sdpa['dense_ms'] / moba['moba_ms']:.2f} "
       f"moba_tflops={moba['moba_tflops']:.1f} sdpa_tflops={sdpa['dense_tflops']:.1f} device={moba['device']}")

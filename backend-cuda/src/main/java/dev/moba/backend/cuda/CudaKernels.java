@@ -5,6 +5,7 @@ import static org.bytedeco.cuda.global.cudart.cuMemsetD32;
 
 import dev.moba.spi.KvSpec;
 import dev.moba.tensor.DType;
+import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -33,6 +34,10 @@ final class CudaKernels implements AutoCloseable {
     private static final int TILE_KEYS = 64;
     private static final int TILE_PAD = 8;
     private static final int PLAN_THREADS = 1024;
+    private static final int[] GATE_TILE_PICKS = {2, 4, 8, 16};
+    private static final int GATE_TILE_DIM = 128;
+    private static final int GATE_TILE = 64;
+    private static final int MERGE_WARPS = 4;
 
     private final Map<String, KernelModule> modules = new LinkedHashMap<>();
     private final int gridLimit;
@@ -41,6 +46,9 @@ final class CudaKernels implements AutoCloseable {
         try {
             for (String source : SOURCES) {
                 modules.put(source, new KernelModule(compiler.cubin(source, device.architecture())));
+            }
+            for (int picks : GATE_TILE_PICKS) {
+                modules.get("moba_gate.cu").allowSharedMemory("gate_tiles_" + picks, gateTileSharedBytes(GATE_TILE_DIM));
             }
             for (int dim : new int[] {64, 128}) {
                 for (DType dtype : new DType[] {DType.BF16, DType.FP16}) {
@@ -61,6 +69,11 @@ final class CudaKernels implements AutoCloseable {
 
     /** Stores tokens {@code [first, first + n)} of k and v (in {@code source} type) into their blocks. */
     void appendKv(long k, long v, DType source, int n, int first, long table, KvSpec spec, int row) {
+        if (source == spec.dtype() && (long) row * source.bytes() % 16 == 0) {
+            modules.get("moba_kv.cu").launch("kv_append_copy", grid((long) n * row * source.bytes() / 16, 256), 256,
+                    0, k, v, n, first, table, spec.blockSize(), row, spec.dtype().ordinal());
+            return;
+        }
         modules.get("moba_kv.cu").launch("kv_append", grid((long) n * row, 256), 256, 0, k, v, source.ordinal(), n,
                 first, table, spec.blockSize(), row, spec.dtype().ordinal());
     }
@@ -85,6 +98,13 @@ final class CudaKernels implements AutoCloseable {
     void gate(long q, DType qType, int n, int qHeads, int group, int dim, int first, int blockSize, long means,
               int kvHeads, int capacity, int picks, long out) {
         long rows = (long) n * qHeads;
+        if (dim <= GATE_TILE_DIM) {
+            int tilePicks = Arrays.stream(GATE_TILE_PICKS).filter(p -> p >= picks).findFirst().orElseThrow();
+            modules.get("moba_gate.cu").launchGrid("gate_tiles_" + tilePicks, (n + GATE_TILE - 1) / GATE_TILE, qHeads,
+                    128, gateTileSharedBytes(dim), q, qType.ordinal(), n, qHeads, group, dim, first, blockSize, means,
+                    capacity, picks, out);
+            return;
+        }
         modules.get("moba_gate.cu").launch("gate_topk", (int) ((rows + GATE_WARPS - 1) / GATE_WARPS),
                 GATE_WARPS * 32, 0, q, qType.ordinal(), n, qHeads, group, dim, first, blockSize, means, kvHeads,
                 capacity, picks, out);
@@ -121,7 +141,7 @@ final class CudaKernels implements AutoCloseable {
 
     /** Merges each row's slot partials into {@code out} ({@code [rows][dim]} in {@code outType}) and {@code lse}. */
     void merge(long partOut, long partLse, int rows, int slots, int dim, long out, DType outType, long lse) {
-        modules.get("moba_attend.cu").launch("merge_slots", rows, 128, 0, partOut, partLse, rows, slots, dim, out,
+        modules.get("moba_attend.cu").launch("merge_slots", (rows + MERGE_WARPS - 1) / MERGE_WARPS, MERGE_WARPS * 32, 0, partOut, partLse, rows, slots, dim, out,
                 outType.ordinal(), lse);
     }
 
@@ -184,6 +204,11 @@ final class CudaKernels implements AutoCloseable {
 
     private static String tileKernel(DType dtype, int dim) {
         return "attend_tiles_" + (dtype == DType.BF16 ? "bf16" : "fp16") + "_d" + dim;
+    }
+
+    /** Shared memory of the tiled gate: transposed queries (stride 68), a chunk of means, the chunk's scores. */
+    private static int gateTileSharedBytes(int dim) {
+        return (dim * (68 + GATE_TILE) + GATE_TILE * (GATE_TILE + 1)) * Float.BYTES;
     }
 
     private static int tileSharedBytes(int dim) {

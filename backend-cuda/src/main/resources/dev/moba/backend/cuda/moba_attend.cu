@@ -59,29 +59,32 @@ attend_entries(const float* q, int q_heads, int group, int dim, const u64* block
 }
 
 // Merges each row's `slots` partials (unused slots have lse -inf) into its output (stored as out_dt) and
-// log-sum-exp (skipped when lse is null). One block per row.
-extern "C" __global__ void merge_slots(const float* part_out, const float* part_lse, int rows, int slots, int dim,
-                                       void* out, int out_dt, float* lse) {
-    int row = blockIdx.x;
+// log-sum-exp (skipped when lse is null). One warp per row, each lane a stripe of the dimension.
+#define MERGE_WARPS 4
+extern "C" __global__ void __launch_bounds__(MERGE_WARPS * 32)
+merge_slots(const float* part_out, const float* part_lse, int rows, int slots, int dim, void* out, int out_dt,
+            float* lse) {
+    int lane = threadIdx.x & 31;
+    long long row = (long long) blockIdx.x * MERGE_WARPS + (threadIdx.x >> 5);
     if (row >= rows) return;
-    const float* pl = part_lse + (long long) row * slots;
+    const float* pl = part_lse + row * slots;
     float m = -__int_as_float(0x7f800000);
     for (int s = 0; s < slots; s++) m = fmaxf(m, pl[s]);
-    long long o = (long long) row * dim;
+    long long o = row * dim;
     if (m == -__int_as_float(0x7f800000)) {
-        for (int d = threadIdx.x; d < dim; d += blockDim.x) store_elem(out, o + d, out_dt, 0.0f);
-        if (threadIdx.x == 0 && lse) lse[row] = m;
+        for (int d = lane; d < dim; d += 32) store_elem(out, o + d, out_dt, 0.0f);
+        if (lane == 0 && lse) lse[row] = m;
         return;
     }
     float total = 0.0f;
     for (int s = 0; s < slots; s++) total += expf(pl[s] - m);
-    for (int d = threadIdx.x; d < dim; d += blockDim.x) {
+    for (int d = lane; d < dim; d += 32) {
         float acc = 0.0f;
         for (int s = 0; s < slots; s++) {
             float w = expf(pl[s] - m);
-            if (w > 0.0f) acc += w * part_out[((long long) row * slots + s) * dim + d];
+            if (w > 0.0f) acc += w * part_out[(row * slots + s) * dim + d];
         }
         store_elem(out, o + d, out_dt, acc / total);
     }
-    if (threadIdx.x == 0 && lse) lse[row] = m + logf(total);
+    if (lane == 0 && lse) lse[row] = m + logf(total);
 }

@@ -21,6 +21,24 @@ extern "C" __global__ void kv_append(const void* k, const void* v, int src_dt, i
     }
 }
 
+// kv_append for sources already in the storage type: 16 bytes per thread. Needs row * element size to be a
+// multiple of 16 bytes (checked by the caller).
+extern "C" __global__ void kv_append_copy(const char* k, const char* v, int n, int first, const u64* blocks,
+                                          int block_size, int row, int dt) {
+    int row_bytes = row * elem_bytes(dt);
+    int pieces = row_bytes / 16;
+    long long total = (long long) n * pieces;
+    long long block_bytes = (long long) block_size * row_bytes;
+    for (long long i = blockIdx.x * (long long) blockDim.x + threadIdx.x; i < total;
+         i += (long long) gridDim.x * blockDim.x) {
+        int t = (int) (i / pieces), piece = (int) (i - (long long) t * pieces);
+        int pos = first + t;
+        char* base = (char*) blocks[pos / block_size] + (long long) (pos % block_size) * row_bytes + piece * 16;
+        *(uint4*) base = *(const uint4*) (k + i * 16);
+        *(uint4*) (base + block_bytes) = *(const uint4*) (v + i * 16);
+    }
+}
+
 // The mean key of block `b`, [row] fp32: summed in double in token order and divided once, as the host does,
 // so that every backend gates on bit-identical means.
 extern "C" __global__ void kv_block_mean(const u64* blocks, int b, int block_size, int row, int dt, float* out) {
