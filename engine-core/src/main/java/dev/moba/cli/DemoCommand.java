@@ -95,7 +95,10 @@ final class DemoCommand implements Callable<Integer> {
         stdout.printf(Locale.ROOT, "demo: %,d tokens + %,d decode steps, %d layers, %d/%d heads, dim %d, block %d,"
                         + " top-%d, chunk %,d, %s, seed %d%n", tokens, decode, layers, demo.layout().qHeads(),
                 demo.layout().kvHeads(), demo.layout().headDim(), demo.blockSize(), demo.topK(), chunk, dtype, seed);
-        stdout.printf(Locale.ROOT, "backend: %s (%s)%n", choice.provider().id(), choice.reason());
+        stdout.printf(Locale.ROOT, "backend: %s (%s)%n", choice.provider().id(), choice.how());
+        for (BackendChoice.PassedOver other : choice.passedOver()) {
+            stdout.printf(Locale.ROOT, "  passed over %s: %s%n", other.id(), other.reason());
+        }
         stdout.flush();
         DemoResult result;
         try (Backend opened = Backends.create(choice, config);
