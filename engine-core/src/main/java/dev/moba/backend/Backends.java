@@ -82,16 +82,15 @@ public final class Backends {
     public static BackendChoice select(String name, List<BackendProvider> providers) {
         String wanted = name.trim().toLowerCase(Locale.ROOT);
         if (wanted.equals(AUTO)) {
-            List<String> passedOver = new ArrayList<>();
+            List<BackendChoice.PassedOver> passedOver = new ArrayList<>();
             for (BackendProvider provider : providers) {
                 Availability availability = safeAvailability(provider);
                 if (availability.available()) {
                     LOG.info("backend '{}' chosen: {}", provider.id(), availability.reason());
-                    String others = passedOver.isEmpty() ? "" : "; passed over " + String.join("; ", passedOver);
-                    return new BackendChoice(provider, "auto: " + availability.reason() + others);
+                    return new BackendChoice(provider, true, availability.reason(), passedOver);
                 }
                 LOG.info("backend '{}' passed over: {}", provider.id(), availability.reason());
-                passedOver.add(provider.id() + ": " + availability.reason());
+                passedOver.add(new BackendChoice.PassedOver(provider.id(), availability.reason()));
             }
             throw new IllegalStateException("no backend can run here (found: " + ids(providers) + ")");
         }
@@ -102,7 +101,7 @@ public final class Backends {
                     throw new IllegalArgumentException("backend '" + wanted + "' cannot run here: "
                             + availability.reason());
                 }
-                return new BackendChoice(provider, "named: " + availability.reason());
+                return new BackendChoice(provider, false, availability.reason(), List.of());
             }
         }
         throw new IllegalArgumentException("no backend named '" + name + "'; known: " + ids(providers) + ", auto");

@@ -5,7 +5,7 @@ import dev.moba.bench.PrefillPoint;
 import dev.moba.bench.PrefillWorkload;
 import dev.moba.config.AttentionMode;
 import dev.moba.config.HeadLayout;
-import dev.moba.io.OutputFile;
+import dev.moba.io.OutputFiles;
 import dev.moba.plot.SweepChart;
 import dev.moba.spi.Backend;
 import dev.moba.tensor.DType;
@@ -22,6 +22,7 @@ import java.util.concurrent.Callable;
 import javax.imageio.ImageIO;
 import picocli.CommandLine.ArgGroup;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
@@ -50,8 +51,8 @@ final class BenchCommand implements Callable<Integer> {
     @Spec
     private CommandSpec spec;
 
-    @Option(names = "--backend", description = "Backend: auto, java or a plugin id (default: moba.backend, auto).")
-    private String backend;
+    @Mixin
+    private BackendFlags backend;
 
     @Option(names = "--dtype", defaultValue = "fp32", converter = DTypeConverter.class,
             description = "Storage type: fp32, bf16 or fp16 (default: ${DEFAULT-VALUE}).")
@@ -60,20 +61,8 @@ final class BenchCommand implements Callable<Integer> {
     @ArgGroup(exclusive = true, multiplicity = "1")
     private Lengths lengths;
 
-    @Option(names = "--heads", defaultValue = "8", description = "Query heads (default: ${DEFAULT-VALUE}).")
-    private int heads;
-
-    @Option(names = "--kv-heads", defaultValue = "2", description = "Key/value heads (default: ${DEFAULT-VALUE}).")
-    private int kvHeads;
-
-    @Option(names = "--head-dim", defaultValue = "128", description = "Head dimension (default: ${DEFAULT-VALUE}).")
-    private int headDim;
-
-    @Option(names = "--block", defaultValue = "512", description = "Block size (default: ${DEFAULT-VALUE}).")
-    private int block;
-
-    @Option(names = "--top-k", defaultValue = "3", description = "Blocks per query, its own included (default: ${DEFAULT-VALUE}).")
-    private int topK;
+    @Mixin
+    private AttentionFlags attention;
 
     @Option(names = "--dense", description = "Also time dense causal attention on the same backend and data.")
     private boolean dense;
@@ -86,9 +75,6 @@ final class BenchCommand implements Callable<Integer> {
 
     @Option(names = "--warmup", defaultValue = "1", description = "Untimed MoBA runs first, at each length (default: ${DEFAULT-VALUE}).")
     private int warmup;
-
-    @Option(names = "--threads", description = "Backend worker threads (default: moba.threads, all processors).")
-    private Integer threads;
 
     @Option(names = "--seed", defaultValue = "1", description = "Seed of the random data (default: ${DEFAULT-VALUE}).")
     private long seed;
@@ -117,20 +103,23 @@ final class BenchCommand implements Callable<Integer> {
     @Override
     public Integer call() {
         List<Integer> tokenCounts = checkedLengths();
-        if (runs < 1) throw new IllegalArgumentException("--runs must be >= 1, got " + runs);
-        if (warmup < 0) throw new IllegalArgumentException("--warmup must be >= 0, got " + warmup);
-        if (denseRuns != null && denseRuns < 1) {
-            throw new IllegalArgumentException("--dense-runs must be >= 1, got " + denseRuns);
+        attention.check();
+        OptionChecks.requireAtLeast("--runs", runs, 1, "e.g. --runs 3");
+        OptionChecks.requireAtLeast("--warmup", warmup, 0, "e.g. --warmup 1");
+        if (denseRuns != null) {
+            OptionChecks.requireAtLeast("--dense-runs", denseRuns, 1, "e.g. --dense-runs 1, or leave it out for --runs");
         }
         // Before the timing, which may take minutes: a file that cannot be written fails now.
-        if (json != null) OutputFile.check(json, "--json");
-        if (plot != null) OutputFile.check(plot, "--plot");
+        if (json != null) OutputFiles.check(json, "--json");
+        if (plot != null) OutputFiles.check(plot, "--plot");
         PrintWriter out = spec.commandLine().getOut();
-        var layout = new HeadLayout(heads, kvHeads, headDim);
+        HeadLayout layout = attention.layout();
+        int block = attention.block();
+        int topK = attention.topK();
         List<PrefillWorkload> workloads = tokenCounts.stream()
                 .map(tokens -> new PrefillWorkload(tokens, layout, block, topK)).toList();
-        try (Backend engine = ConfiguredBackend.open(backend, threads)) {
-            var setup = new BenchSetup(engine.id(), dtype, layout, block, topK, threads);
+        try (Backend engine = backend.open()) {
+            var setup = new BenchSetup(engine.id(), dtype, layout, block, topK, backend.threads());
             List<PrefillPoint> points = new ArrayList<>();
             for (PrefillWorkload workload : workloads) {
                 points.add(measure(engine, workload, out));
@@ -138,12 +127,12 @@ final class BenchCommand implements Callable<Integer> {
             boolean swept = lengths.sweep != null;
             if (json != null) {
                 String text = swept ? BenchJson.sweep(setup, points) : BenchJson.single(setup, points.getFirst());
-                OutputFile.write(json, "--json", stream -> stream.write(text.getBytes(StandardCharsets.UTF_8)));
+                OutputFiles.write(json, "--json", stream -> stream.write(text.getBytes(StandardCharsets.UTF_8)));
             }
             if (plot != null) {
                 BufferedImage image = SweepChart.render("MoBA vs dense attention, prefill: " + setup.describe(),
                         points);
-                OutputFile.write(plot, "--plot", stream -> {
+                OutputFiles.write(plot, "--plot", stream -> {
                     if (!ImageIO.write(image, "png", stream)) throw new IOException("no PNG writer in this Java");
                 });
             }
@@ -161,6 +150,7 @@ final class BenchCommand implements Callable<Integer> {
                 throw new IllegalArgumentException("--plot draws a sweep; give --sweep with two or more lengths"
                         + " (for example --sweep 8192,32768,131072) instead of --tokens");
             }
+            OptionChecks.requireAtLeast("--tokens", lengths.tokens, 1, "e.g. --tokens 32768");
             return List.of(lengths.tokens);
         }
         List<Integer> swept = lengths.sweep.lengths();
@@ -176,7 +166,8 @@ final class BenchCommand implements Callable<Integer> {
         boolean timeDense = dense || plot != null;
         HeadLayout layout = workload.layout();
         out.printf(Locale.ROOT, "bench: %d tokens, %d/%d heads, dim %d, block %d, top-%d, %s on %s%n",
-                workload.tokens(), layout.qHeads(), layout.kvHeads(), layout.headDim(), block, topK, dtype,
+                workload.tokens(), layout.qHeads(), layout.kvHeads(), layout.headDim(), workload.blockSize(),
+                workload.topK(), dtype,
                 engine.id());
         out.flush();
         PrefillPoint point;

@@ -30,7 +30,8 @@ final class ConfiguredBackend {
      */
     static Config config(String name, Integer threads) {
         if (threads != null && threads < 1) {
-            throw new IllegalArgumentException("--threads must be >= 1, got " + threads);
+            throw new IllegalArgumentException("--threads must be >= 1, got " + threads
+                    + "; e.g. --threads 2, or leave it out for moba.threads");
         }
         Map<String, Object> overrides = new HashMap<>();
         if (name != null) {

@@ -3,7 +3,6 @@ package dev.moba.cli;
 import com.typesafe.config.Config;
 import dev.moba.backend.BackendChoice;
 import dev.moba.backend.Backends;
-import dev.moba.config.HeadLayout;
 import dev.moba.demo.Comparison;
 import dev.moba.demo.DemoResult;
 import dev.moba.demo.DemoRun;
@@ -20,6 +19,7 @@ import java.nio.file.Path;
 import java.util.Locale;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
@@ -31,9 +31,9 @@ import picocli.CommandLine.Spec;
  * where the heat map of the selected blocks went. Progress goes to standard error.
  */
 @Command(name = "demo", mixinStandardHelpOptions = true, sortOptions = false,
-        description = {"Stream a synthetic long document through the engine and show what MoBA does with it:",
-                "speed, sparsity, exactness, memory, and a PNG heat map of the blocks the queries selected.",
-                "The defaults take about a minute on two cores."},
+        description = {"Stream a synthetic long document through the engine and show what MoBA does with it.",
+                "Prints the backend and why, speed, sparsity, exactness and memory, and writes a PNG heat map of the"
+                        + " blocks the queries selected. The defaults take about a minute on two cores."},
         footerHeading = "%nExamples:%n",
         footer = {"  moba demo                                   the default document (65,536 tokens, 4 layers)",
                 "  moba demo --tokens 16384 --layers 2         a quicker run",
@@ -57,20 +57,8 @@ final class DemoCommand implements Callable<Integer> {
     @Option(names = "--layers", defaultValue = "4", description = "Layers (default: ${DEFAULT-VALUE}).")
     private int layers;
 
-    @Option(names = "--heads", defaultValue = "8", description = "Query heads (default: ${DEFAULT-VALUE}).")
-    private int heads;
-
-    @Option(names = "--kv-heads", defaultValue = "2", description = "Key/value heads; --heads must be a multiple (default: ${DEFAULT-VALUE}).")
-    private int kvHeads;
-
-    @Option(names = "--head-dim", defaultValue = "128", description = "Head dimension (default: ${DEFAULT-VALUE}).")
-    private int headDim;
-
-    @Option(names = "--block", defaultValue = "512", description = "Block size in tokens (default: ${DEFAULT-VALUE}).")
-    private int block;
-
-    @Option(names = "--top-k", defaultValue = "3", description = "Blocks per query, its own included (default: ${DEFAULT-VALUE}).")
-    private int topK;
+    @Mixin
+    private AttentionFlags attention;
 
     @Option(names = "--chunk", defaultValue = "4096", description = "Prefill chunk in tokens (default: ${DEFAULT-VALUE}).")
     private int chunk;
@@ -78,15 +66,12 @@ final class DemoCommand implements Callable<Integer> {
     @Option(names = "--decode", defaultValue = "256", description = "Decode steps of one token after the prefill (default: ${DEFAULT-VALUE}).")
     private int decode;
 
-    @Option(names = "--backend", description = "Backend: auto, java or a plugin id (default: moba.backend, auto).")
-    private String backend;
-
     @Option(names = "--dtype", defaultValue = "fp32", converter = DTypeConverter.class,
             description = "Storage type: fp32, bf16 or fp16 (default: ${DEFAULT-VALUE}).")
     private DType dtype;
 
-    @Option(names = "--threads", description = "Backend worker threads (default: moba.threads, all processors).")
-    private Integer threads;
+    @Mixin
+    private BackendFlags backend;
 
     @Option(names = "--seed", defaultValue = "1", description = "Seed of the synthetic document (default: ${DEFAULT-VALUE}).")
     private long seed;
@@ -99,7 +84,7 @@ final class DemoCommand implements Callable<Integer> {
     public Integer call() {
         DemoSpec demo = demoSpec();
         Path heatMap = writableFolder(out).resolve("selection.png");
-        Config config = ConfiguredBackend.config(backend, threads);
+        Config config = backend.config();
         BackendChoice choice;
         try {
             choice = Backends.select(config);
@@ -108,9 +93,12 @@ final class DemoCommand implements Callable<Integer> {
         }
         PrintWriter stdout = spec.commandLine().getOut();
         stdout.printf(Locale.ROOT, "demo: %,d tokens + %,d decode steps, %d layers, %d/%d heads, dim %d, block %d,"
-                        + " top-%d, chunk %,d, %s, seed %d%n", tokens, decode, layers, heads, kvHeads, headDim, block,
-                topK, chunk, dtype, seed);
-        stdout.printf(Locale.ROOT, "backend: %s (%s)%n", choice.provider().id(), choice.reason());
+                        + " top-%d, chunk %,d, %s, seed %d%n", tokens, decode, layers, demo.layout().qHeads(),
+                demo.layout().kvHeads(), demo.layout().headDim(), demo.blockSize(), demo.topK(), chunk, dtype, seed);
+        stdout.printf(Locale.ROOT, "backend: %s (%s)%n", choice.provider().id(), choice.how());
+        for (BackendChoice.PassedOver other : choice.passedOver()) {
+            stdout.printf(Locale.ROOT, "  passed over %s: %s%n", other.id(), other.reason());
+        }
         stdout.flush();
         DemoResult result;
         try (Backend opened = Backends.create(choice, config);
@@ -143,19 +131,12 @@ final class DemoCommand implements Callable<Integer> {
     }
 
     private DemoSpec demoSpec() {
-        requireAtLeast("--tokens", tokens, 1, "the document needs at least one token, e.g. --tokens 65536");
-        requireAtLeast("--decode", decode, 0, "use --decode 0 for no decode steps");
-        requireAtLeast("--layers", layers, 1, "e.g. --layers 4");
-        requireAtLeast("--heads", heads, 1, "e.g. --heads 8");
-        requireAtLeast("--kv-heads", kvHeads, 1, "e.g. --kv-heads 2");
-        requireAtLeast("--head-dim", headDim, 1, "e.g. --head-dim 128");
-        requireAtLeast("--block", block, 1, "e.g. --block 512");
-        requireAtLeast("--top-k", topK, 1, "--top-k 1 reads the current block only; e.g. --top-k 3");
-        requireAtLeast("--chunk", chunk, 1, "e.g. --chunk 4096");
-        if (heads % kvHeads != 0) {
-            throw new IllegalArgumentException("--heads " + heads + " is not a multiple of --kv-heads " + kvHeads
-                    + ": each kv head serves an equal group of query heads; pick --heads as a multiple of --kv-heads");
-        }
+        OptionChecks.requireAtLeast("--tokens", tokens, 1, "the document needs at least one token, e.g. --tokens 65536");
+        OptionChecks.requireAtLeast("--decode", decode, 0, "use --decode 0 for no decode steps");
+        OptionChecks.requireAtLeast("--layers", layers, 1, "e.g. --layers 4");
+        OptionChecks.requireAtLeast("--chunk", chunk, 1, "e.g. --chunk 4096");
+        attention.check();
+        int block = attention.block();
         if ((long) tokens + decode > Integer.MAX_VALUE / 2) {
             throw new IllegalArgumentException("--tokens + --decode must stay below " + Integer.MAX_VALUE / 2
                     + "; lower --tokens");
@@ -165,14 +146,8 @@ final class DemoCommand implements Callable<Integer> {
             throw new IllegalArgumentException("--tokens + --decode span " + blocks + " blocks of --block " + block
                     + ", more than the " + MAX_BLOCKS + " the heat map draws; raise --block or lower --tokens");
         }
-        return new DemoSpec(tokens, decode, layers, new HeadLayout(heads, kvHeads, headDim), block, topK, chunk,
+        return new DemoSpec(tokens, decode, layers, attention.layout(), block, attention.topK(), chunk,
                 dtype, seed);
-    }
-
-    private static void requireAtLeast(String flag, int value, int least, String fix) {
-        if (value < least) {
-            throw new IllegalArgumentException(flag + " must be >= " + least + ", got " + value + "; " + fix);
-        }
     }
 
     private static Path writableFolder(Path folder) {

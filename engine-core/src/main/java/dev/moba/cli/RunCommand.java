@@ -7,7 +7,7 @@ import dev.moba.config.MobaConfig;
 import dev.moba.io.ArrayFiles;
 import dev.moba.io.ArraySpec;
 import dev.moba.io.ElementType;
-import dev.moba.io.MappedOutput;
+import dev.moba.io.OutputFiles;
 import dev.moba.spi.Backend;
 import dev.moba.tensor.DType;
 import java.io.IOException;
@@ -23,6 +23,7 @@ import java.util.Locale;
 import java.util.Map;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
@@ -107,13 +108,8 @@ final class RunCommand implements Callable<Integer> {
     @Option(names = "--selection", description = "Also write selection [tokens, q_heads, slots].")
     private boolean selection;
 
-    @Option(names = "--backend", paramLabel = "NAME",
-            description = "Backend: auto, java or a plugin id (default: moba.backend, auto).")
-    private String backend;
-
-    @Option(names = "--threads", paramLabel = "T",
-            description = "Backend worker threads (default: moba.threads, all processors).")
-    private Integer threads;
+    @Mixin
+    private BackendFlags backend;
 
     @Override
     public Integer call() throws IOException {
@@ -127,8 +123,8 @@ final class RunCommand implements Callable<Integer> {
             DType storage = dtype != null ? dtype : input.commonDtype();
             var config = new MobaConfig(block, topK, scale == null ? Float.NaN : scale, storage, AttentionMode.MOBA);
             int slots = (int) Math.min(topK, ((long) input.longestSequence() + block - 1) / block);
-            try (Backend opened = ConfiguredBackend.open(backend, threads);
-                 MappedOutput output = new MappedOutput();
+            try (Backend opened = backend.open();
+                 OutputFiles output = new OutputFiles();
                  MobaAttention layer = new MobaAttention(config, input.layout(), opened)) {
                 Map<String, MemorySegment> arrays = ArrayFiles.create(output, out, specs(input, slots),
                         metadata(config, input, opened.id()));
@@ -151,14 +147,12 @@ final class RunCommand implements Callable<Integer> {
     }
 
     private void requireOptions() {
-        if (block < 1) throw new IllegalArgumentException("--block must be >= 1, got " + block);
-        if (topK < 1) throw new IllegalArgumentException("--top-k must be >= 1, got " + topK);
-        if (chunk < 0) {
-            throw new IllegalArgumentException("--chunk must be a positive number of tokens (or 0 for whole"
-                    + " sequences), got " + chunk);
-        }
+        OptionChecks.requireAtLeast("--block", block, 1, "e.g. --block 512");
+        OptionChecks.requireAtLeast("--top-k", topK, 1, "--top-k 1 reads the current block only; e.g. --top-k 3");
+        OptionChecks.requireAtLeast("--chunk", chunk, 0, "e.g. --chunk 4096, or 0 (the default) for whole sequences");
         if (scale != null && !(scale > 0 && Float.isFinite(scale))) {
-            throw new IllegalArgumentException("--scale must be a positive number, got " + scale);
+            throw new IllegalArgumentException("--scale must be a positive number, got " + scale
+                    + "; leave it out for 1/sqrt(head_dim)");
         }
     }
 

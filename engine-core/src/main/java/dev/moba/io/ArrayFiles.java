@@ -54,7 +54,7 @@ public final class ArrayFiles {
      * container) and returns each array's mapped segment, by name, to fill before the output's commit.
      * {@code metadata} goes into a safetensors header; a folder has no place for it.
      */
-    public static Map<String, MemorySegment> create(MappedOutput output, Path path, List<ArraySpec> arrays,
+    public static Map<String, MemorySegment> create(OutputFiles output, Path path, List<ArraySpec> arrays,
                                                     Map<String, String> metadata) {
         if (Format.of(path) == Format.SAFETENSORS) {
             return Safetensors.create(output, path, arrays, metadata);

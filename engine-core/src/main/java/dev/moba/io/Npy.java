@@ -19,7 +19,7 @@ import java.util.regex.Pattern;
 /**
  * NumPy {@code .npy} files (versions 1.0 to 3.0, C order, little-endian). {@link #readTensor} reads the float32
  * {@code [tokens, heads, dim]} arrays of the engine's reference cases into memory; {@link #map} maps an array of any
- * supported type and rank without copying it; {@link #create} writes one through a {@link MappedOutput}. Anything
+ * supported type and rank without copying it; {@link #create} writes one through a {@link OutputFiles}. Anything
  * else is refused with a message naming the file and what is wrong.
  */
 public final class Npy {
@@ -109,10 +109,10 @@ public final class Npy {
      *
      * @throws IllegalArgumentException for a type NumPy cannot store (BF16, F8), or a file that cannot be written
      */
-    public static MemorySegment create(MappedOutput output, Path file, ElementType type, long[] shape) {
+    public static MemorySegment create(OutputFiles output, Path file, ElementType type, long[] shape) {
         byte[] header = header(type, shape);
         long dataBytes = StoredArray.elements(shape) * type.bytes();
-        MemorySegment mapped = output.file(file, header.length + dataBytes);
+        MemorySegment mapped = output.mapped(file, header.length + dataBytes);
         MemorySegment.copy(header, 0, mapped, ValueLayout.JAVA_BYTE, 0, header.length);
         return mapped.asSlice(header.length, dataBytes);
     }

@@ -21,7 +21,7 @@ import java.util.Map;
  * the header), then the tensors' bytes, C order, little-endian.
  *
  * <p>{@link #map} maps a file and returns views of its tensors (no copy, whatever the file's size: pages are read as
- * elements are). {@link #create} lays a file out in a {@link MappedOutput} and returns the segments to fill.
+ * elements are). {@link #create} lays a file out in a {@link OutputFiles} and returns the segments to fill.
  */
 public final class Safetensors {
 
@@ -99,7 +99,7 @@ public final class Safetensors {
      *
      * @throws IllegalArgumentException for duplicate names, or a file that cannot be written
      */
-    public static Map<String, MemorySegment> create(MappedOutput output, Path file, List<ArraySpec> arrays,
+    public static Map<String, MemorySegment> create(OutputFiles output, Path file, List<ArraySpec> arrays,
                                                     Map<String, String> metadata) {
         StringBuilder json = new StringBuilder("{");
         if (!metadata.isEmpty()) {
@@ -127,7 +127,7 @@ public final class Safetensors {
         }
         byte[] header = json.toString().getBytes(StandardCharsets.UTF_8);
         int padded = (header.length + 7) / 8 * 8; // the format allows trailing spaces; they align the data
-        MemorySegment mapped = output.file(file, Long.BYTES + padded + offset);
+        MemorySegment mapped = output.mapped(file, Long.BYTES + padded + offset);
         mapped.set(U64, 0, padded);
         MemorySegment.copy(header, 0, mapped, ValueLayout.JAVA_BYTE, Long.BYTES, header.length);
         mapped.asSlice(Long.BYTES + header.length, padded - header.length).fill((byte) ' ');

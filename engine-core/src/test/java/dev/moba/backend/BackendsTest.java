@@ -40,9 +40,12 @@ class BackendsTest {
                 new Fake("cpu", 50, Availability.available("kernels for avx2")));
         BackendChoice auto = Backends.select("auto", providers);
         assertThat(auto.provider().id()).isEqualTo("cpu");
-        assertThat(auto.reason()).isEqualTo("auto: kernels for avx2; passed over gpu: no device");
-        assertThat(Backends.select("cpu", providers).reason()).isEqualTo("named: kernels for avx2");
-        assertThat(Backends.select("auto", providers.subList(1, 2)).reason()).isEqualTo("auto: kernels for avx2");
+        assertThat(auto.how()).isEqualTo("auto: kernels for avx2");
+        assertThat(auto.passedOver()).containsExactly(new BackendChoice.PassedOver("gpu", "no device"));
+        BackendChoice named = Backends.select("cpu", providers);
+        assertThat(named.how()).isEqualTo("named: kernels for avx2");
+        assertThat(named.passedOver()).isEmpty();
+        assertThat(Backends.select("auto", providers.subList(1, 2)).passedOver()).isEmpty();
     }
 
     @Test

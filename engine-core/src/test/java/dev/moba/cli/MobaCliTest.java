@@ -14,6 +14,8 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 
 class MobaCliTest {
 
@@ -22,7 +24,6 @@ class MobaCliTest {
 
     @TempDir
     Path dir;
-
 
     @Test
     void verifiesEveryCaseOfAFolder() {
@@ -106,7 +107,7 @@ class MobaCliTest {
         assertThat(backend.err()).contains("no backend named 'tpu'");
         CliRun chunk = moba("verify", "--chunk", "-3", dir.toString());
         assertThat(chunk.status()).isEqualTo(2);
-        assertThat(chunk.err()).contains("--chunk must be a positive number of tokens, got -3");
+        assertThat(chunk.err()).contains("--chunk must be >= 0, got -3; ");
         CliRun dtype = moba("verify", "--dtype", "fp8", dir.toString());
         assertThat(dtype.status()).isEqualTo(2);
         assertThat(dtype.err()).contains("fp8");
@@ -120,5 +121,15 @@ class MobaCliTest {
         CliRun run = moba("verify", "--help");
         assertThat(run.status()).isZero();
         assertThat(String.join("\n", run.out())).contains("--dtype").contains("--chunk");
+    }
+
+    @ParameterizedTest
+    @ValueSource(strings = {"", "demo", "verify", "run", "bench"})
+    void everyCommandsHelpHasExamplesAndExitStatuses(String command) {
+        CliRun run = command.isEmpty() ? moba("--help") : moba(command, "--help");
+        assertThat(run.status()).isZero();
+        assertThat(run.err()).isEmpty();
+        assertThat(String.join("\n", run.out())).contains("Examples:").contains("Exit status:")
+                .contains("  0").contains("  2");
     }
 }

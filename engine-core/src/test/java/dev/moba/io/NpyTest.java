@@ -143,7 +143,7 @@ class NpyTest {
     @Test
     void writesFilesNumpyAndTheReadersRead(@TempDir Path dir) throws IOException {
         Path file = dir.resolve("out.npy");
-        try (MappedOutput output = new MappedOutput()) {
+        try (OutputFiles output = new OutputFiles()) {
             MemorySegment data = Npy.create(output, file, ElementType.F32, new long[] {2, 1, 2});
             MemorySegment.copy(new float[] {1f, -1f, 0.5f, 2f}, 0, data, ValueLayout.JAVA_FLOAT, 0, 4);
             output.commit();

@@ -53,7 +53,7 @@ class SafetensorsTest {
     @Test
     void writesWhatItReadsWithTheDataOnAnEightByteBoundary() throws IOException {
         Path file = dir.resolve("out.safetensors");
-        try (MappedOutput output = new MappedOutput()) {
+        try (OutputFiles output = new OutputFiles()) {
             Map<String, MemorySegment> arrays = Safetensors.create(output, file, List.of(
                     new ArraySpec("out", ElementType.F32, new long[] {2, 1, 2}),
                     new ArraySpec("selection", ElementType.I32, new long[] {2, 1, 1})), Map.of("top_k", "3"));

@@ -6,12 +6,13 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import java.io.IOException;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
-class MappedOutputTest {
+class OutputFilesTest {
 
     @TempDir
     Path dir;
@@ -21,10 +22,10 @@ class MappedOutputTest {
         Path a = dir.resolve("a.bin");
         Files.writeString(a, "old content, longer than the new");
         Path b = dir.resolve("sub/deeper/b.bin");
-        try (MappedOutput output = new MappedOutput()) {
-            output.file(a, 2).set(ValueLayout.JAVA_SHORT_UNALIGNED, 0, (short) 0x4241);
+        try (OutputFiles output = new OutputFiles()) {
+            output.mapped(a, 2).set(ValueLayout.JAVA_SHORT_UNALIGNED, 0, (short) 0x4241);
             output.folder(b.getParent());
-            MemorySegment segment = output.file(b, 1);
+            MemorySegment segment = output.mapped(b, 1);
             segment.set(ValueLayout.JAVA_BYTE, 0, (byte) 'c');
             assertThat(a).hasContent("old content, longer than the new");
             assertThat(b).doesNotExist();
@@ -46,10 +47,10 @@ class MappedOutputTest {
     void closingWithoutACommitLeavesNothingBehind() throws IOException {
         Path kept = dir.resolve("kept.bin");
         Files.writeString(kept, "untouched");
-        try (MappedOutput output = new MappedOutput()) {
-            output.file(kept, 16);
+        try (OutputFiles output = new OutputFiles()) {
+            output.mapped(kept, 16);
             output.folder(dir.resolve("new/folder"));
-            output.file(dir.resolve("new/folder/x.npy"), 1 << 20);
+            output.mapped(dir.resolve("new/folder/x.npy"), 1 << 20);
         }
         assertThat(kept).hasContent("untouched");
         try (var files = Files.list(dir)) {
@@ -60,18 +61,57 @@ class MappedOutputTest {
     @Test
     void aPlaceThatCannotBeWrittenIsNamed() throws IOException {
         Path file = Files.writeString(dir.resolve("plain-file"), "x");
-        try (MappedOutput output = new MappedOutput()) {
-            assertThatThrownBy(() -> output.file(dir.resolve("missing/out.safetensors"), 8))
+        try (OutputFiles output = new OutputFiles()) {
+            assertThatThrownBy(() -> output.mapped(dir.resolve("missing/out.safetensors"), 8))
                     .hasMessage("cannot write " + dir.resolve("missing/out.safetensors") + " (its folder does not"
                             + " exist): choose a place you can write to");
             assertThatThrownBy(() -> output.folder(file.resolve("sub")))
                     .hasMessageStartingWith("cannot write " + file.resolve("sub") + " (");
             assertThatThrownBy(() -> output.folder(file))
                     .hasMessageStartingWith(file + " is not a folder");
-            assertThatThrownBy(() -> output.file(dir, 8)).hasMessageStartingWith(dir + " is a folder");
+            assertThatThrownBy(() -> output.mapped(dir, 8)).hasMessageStartingWith(dir + " is a folder");
         }
         try (var files = Files.list(dir)) {
             assertThat(files).containsExactly(file);
         }
+    }
+
+    @Test
+    void aStreamedFileReplacesTheOldOneWhole() throws IOException {
+        Path target = dir.resolve("out.txt");
+        OutputFiles.write(target, "--out", out -> out.write("first".getBytes(StandardCharsets.UTF_8)));
+        OutputFiles.write(target, "--out", out -> out.write("second".getBytes(StandardCharsets.UTF_8)));
+        assertThat(target).hasContent("second");
+        try (var files = Files.list(dir)) {
+            assertThat(files).containsExactly(target);
+        }
+    }
+
+    @Test
+    void aFailingStreamLeavesTheOldFileAndNoTemporary() throws IOException {
+        Path target = dir.resolve("out.txt");
+        Files.writeString(target, "old");
+        assertThatThrownBy(() -> OutputFiles.write(target, "--out", out -> {
+            out.write("half".getBytes(StandardCharsets.UTF_8));
+            throw new IOException("disk full");
+        })).isInstanceOf(IllegalArgumentException.class)
+                .hasMessage("--out: cannot write " + target + " (disk full): choose a place you can write to");
+        assertThat(target).hasContent("old");
+        try (var files = Files.list(dir)) {
+            assertThat(files).containsExactly(target);
+        }
+    }
+
+    @Test
+    void aMissingFolderOrAFolderAsTargetIsNamedWithTheFixBeforeAnyWork() {
+        Path missing = dir.resolve("nowhere/out.png");
+        assertThatThrownBy(() -> OutputFiles.check(missing, "--plot"))
+                .hasMessage("--plot " + missing + ": the folder " + dir.resolve("nowhere")
+                        + " does not exist; create it first or pick a file in an existing folder");
+        assertThatThrownBy(() -> OutputFiles.write(missing, "--plot", out -> {}))
+                .hasMessageContaining("does not exist");
+        assertThat(dir.resolve("nowhere")).doesNotExist();
+        assertThatThrownBy(() -> OutputFiles.check(dir, "--plot"))
+                .hasMessage("--plot " + dir + " is a folder; give a file name in it");
     }
 }
