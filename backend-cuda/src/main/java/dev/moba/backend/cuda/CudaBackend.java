@@ -157,7 +157,7 @@ final class CudaBackend implements Backend {
                     device.upload(lists.pairs(), at[4]);
                     kernels.attendTiles(at[1], plan.layout().qHeads(), plan.firstPosition(), cache.table(), spec,
                             plan.scale(), at[2], at[3], lists.listCount(), at[4], lists.slots(), at[6], at[7],
-                            lists.tiles());
+                            lists.tiles(), 0L);
                 } else {
                     device.upload(lists.quads(), at[5]);
                     kernels.attend(at[0], plan.layout().qHeads(), plan.layout().groupSize(), dim, cache.table(), spec,

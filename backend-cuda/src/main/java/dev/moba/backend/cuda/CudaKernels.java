@@ -21,7 +21,7 @@ final class CudaKernels implements AutoCloseable {
     /** The largest head dimension {@link #attend} takes. */
     static final int MAX_ATTEND_DIM = 256;
     /** Query rows per tile of {@link #attendTiles}. */
-    static final int TILE_ROWS = 64;
+    static final int TILE_ROWS = 128;
     /** Ints per list record of {@link #attendTiles} ({@code struct TileList}). */
     static final int LIST_INTS = 8;
 
@@ -30,7 +30,7 @@ final class CudaKernels implements AutoCloseable {
                     "moba_random.cu");
     private static final int GATE_WARPS = 4;
     private static final int ATTEND_WARPS = 4;
-    private static final int TILE_THREADS = 128;
+    private static final int TILE_THREADS = 256;
     private static final int TILE_KEYS = 64;
     private static final int TILE_PAD = 8;
     private static final int PLAN_THREADS = 1024;
@@ -98,10 +98,10 @@ final class CudaKernels implements AutoCloseable {
     void gate(long q, DType qType, int n, int qHeads, int group, int dim, int first, int blockSize, long means,
               int kvHeads, int capacity, int picks, long out) {
         long rows = (long) n * qHeads;
-        if (dim <= GATE_TILE_DIM) {
+        if (dim <= GATE_TILE_DIM && dim % 8 == 0 && capacity % 4 == 0) {
             int tilePicks = Arrays.stream(GATE_TILE_PICKS).filter(p -> p >= picks).findFirst().orElseThrow();
             modules.get("moba_gate.cu").launchGrid("gate_tiles_" + tilePicks, (n + GATE_TILE - 1) / GATE_TILE, qHeads,
-                    128, gateTileSharedBytes(dim), q, qType.ordinal(), n, qHeads, group, dim, first, blockSize, means,
+                    256, gateTileSharedBytes(dim), q, qType.ordinal(), n, qHeads, group, dim, first, blockSize, means,
                     capacity, picks, out);
             return;
         }
@@ -120,18 +120,21 @@ final class CudaKernels implements AutoCloseable {
 
     /**
      * Runs attention lists ({@code struct TileList}, {@link #LIST_INTS} ints each) on the tensor cores, one CTA per
-     * tile of {@link #TILE_ROWS} rows; {@code q} is in the storage type, rows {@code [rows][dim]}. {@code tiles} may
-     * exceed the lists' tiles (extra CTAs return at once), so callers need not read the count back.
+     * tile of {@link #TILE_ROWS} rows, numbered from the first list's first tile; {@code q} is in the storage type,
+     * rows {@code [rows][dim]}. {@code tiles} may exceed the lists' tiles (extra CTAs return at once), so callers
+     * need not read the count back. With {@code merged} 0, each row's result goes to its partial slot; otherwise the
+     * row's earlier slots are folded in and the final output is stored at {@code merged} in the storage type.
      */
     void attendTiles(long q, int qHeads, int first, long table, KvSpec spec, float scale, long lists,
-                     long tileStarts, int listCount, long entries, int slots, long partOut, long partLse, long tiles) {
+                     long tileStarts, int listCount, long entries, int slots, long partOut, long partLse, long tiles,
+                     long merged) {
         if (tiles == 0) {
             return;
         }
         float scaleLog2 = (float) (scale / Math.log(2));
         modules.get("moba_tiles.cu").launch(tileKernel(spec.dtype(), spec.headDim()), Math.toIntExact(tiles),
                 TILE_THREADS, tileSharedBytes(spec.headDim()), q, qHeads, first, table, spec.blockSize(),
-                spec.kvHeads(), scaleLog2, lists, tileStarts, listCount, entries, slots, partOut, partLse);
+                spec.kvHeads(), scaleLog2, lists, tileStarts, listCount, entries, slots, partOut, partLse, merged);
     }
 
     /** Rounds {@code n} fp32 values at {@code from} to {@code dtype} at {@code to}. */

@@ -10,7 +10,8 @@ import dev.moba.tensor.DType;
  * MoBA prefill of one whole sequence whose queries, keys and values are already in device memory, with the
  * output left there: the path of a model that runs on the GPU. One call appends the keys and values into the
  * sequence's KV blocks, computes every block mean, gates each (token, head) on the GPU, builds the attention lists
- * there and runs them on the tensor cores, then merges into the output; nothing crosses to the host and the only
+ * there and runs them on the tensor cores: first the history blocks into partials, then each query's own block,
+ * causally, folding the partials into the output as it stores it. Nothing crosses to the host and the only
  * synchronisation is the caller's.
  *
  * <p>Tensors are {@code [tokens][heads][headDim]} in the configured storage type (bf16 or fp16), head dimension 64
@@ -64,7 +65,7 @@ final class ResidentPrefill implements AutoCloseable {
             int picks = GateRequest.picksFor(config, 0, tokens);
             int slots = picks + 1;
             long rows = (long) tokens * qHeads;
-            int capacity = Math.max(1, sealed);
+            int capacity = Math.max(64, (sealed + 63) / 64 * 64);  // the tiled gate reads means 64 columns at a time
             int listCount = kvHeads * (sealed + blocks);
             long entries = rows * slots;
             long tiles = entries / CudaKernels.TILE_ROWS + listCount;
@@ -98,10 +99,27 @@ final class ResidentPrefill implements AutoCloseable {
             }
             kernels.planFillCausal(tokens, qHeads, group, blockSize, blocks, kvHeads * sealed, picks, lists, pairs);
             kernels.fillNegativeInfinity(partLse, entries);
-            kernels.attendTiles(q, qHeads, 0, cache.table(), cache.spec(), config.scaleFor(dim), lists, tileStarts,
-                    listCount, pairs, slots, partOut, partLse, tiles);
-            kernels.merge(partOut, partLse, Math.toIntExact(rows), slots, dim, out, dtype, 0L);
+            int historyLists = kvHeads * sealed;
+            long listBytes = (long) CudaKernels.LIST_INTS * Integer.BYTES;
+            float scale = config.scaleFor(dim);
+            if (picks > 0) {
+                kernels.attendTiles(q, qHeads, 0, cache.table(), cache.spec(), scale, lists, tileStarts, historyLists,
+                        pairs, slots, partOut, partLse, rows * picks / CudaKernels.TILE_ROWS + historyLists, 0L);
+            }
+            kernels.attendTiles(q, qHeads, 0, cache.table(), cache.spec(), scale, lists + historyLists * listBytes,
+                    tileStarts + (long) historyLists * Integer.BYTES, kvHeads * blocks, pairs, slots, partOut, partLse,
+                    causalTiles(tokens, blockSize, group, kvHeads), out);
         });
+    }
+
+    /** Tiles of the causal lists: every query of each block, per kv head. */
+    private static long causalTiles(int tokens, int blockSize, int group, int kvHeads) {
+        long tiles = 0;
+        for (int start = 0; start < tokens; start += blockSize) {
+            long rows = (long) Math.min(blockSize, tokens - start) * group;
+            tiles += (rows + CudaKernels.TILE_ROWS - 1) / CudaKernels.TILE_ROWS;
+        }
+        return tiles * kvHeads;
     }
 
     @Override

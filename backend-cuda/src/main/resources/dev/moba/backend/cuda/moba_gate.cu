@@ -74,11 +74,25 @@ gate_topk(const void* q, int q_dt, int n, int q_heads, int group, int dim, int f
 }
 
 #define GATE_TILE 64
-#define GATE_THREADS 128
+#define GATE_THREADS 256
 #define GATE_QS 68  // row stride of the transposed queries: 16-byte aligned, and a 4-way (not 32-way) bank spread
 
+// Candidates [c0, c0 + 64) of every dimension into ms ([dim][64]) with cp.async; columns at or past `most` are
+// zero-filled and never read (capacity is a multiple of 4, so a piece never straddles the end of a row).
+__device__ __forceinline__ void gate_load_means(float* ms, const float* head_means, int capacity, int dim, int c0,
+                                                int most) {
+    for (int i = threadIdx.x; i < dim * (GATE_TILE / 4); i += GATE_THREADS) {
+        int d = i / (GATE_TILE / 4), j = (i % (GATE_TILE / 4)) * 4;
+        bool valid = c0 + j < most;
+        const float* src = head_means + (valid ? (long long) d * capacity + c0 + j : 0);
+        asm volatile("cp.async.cg.shared.global [%0], [%1], 16, %2;"
+                     :: "r"((u32) __cvta_generic_to_shared(ms + d * GATE_TILE + j)), "l"(src), "r"(valid ? 16 : 0));
+    }
+    asm volatile("cp.async.commit_group;");
+}
+
 // The same selection for head dimensions up to 128, as a register-tiled product: a CTA scores 64 tokens of one
-// head against 64 candidate blocks at a time (each thread a 4 x 8 patch, fp32 FMAs in dimension order, operands
+// head against 64 candidate blocks at a time (each thread a 4 x 4 patch, fp32 FMAs in dimension order, operands
 // from shared memory), and threads 0..63 each keep one token's best PICKS blocks in registers, so no score matrix
 // leaves the CTA. Grid: (ceil(n / 64), qHeads). Dynamic shared memory: (dim * (68 + 64) + 64 * 65) floats.
 template <int PICKS>
@@ -91,9 +105,23 @@ __device__ void gate_tile(const void* q, int q_dt, int n, int q_heads, int group
     int h = blockIdx.y, kh = h / group;
     int t0 = blockIdx.x * GATE_TILE;
     int tokens = min(GATE_TILE, n - t0);
-    for (int i = threadIdx.x; i < GATE_TILE * dim; i += GATE_THREADS) {
-        int t = i / dim, d = i % dim;
-        qs[d * GATE_QS + t] = t < tokens ? load_elem(q, ((long long) (t0 + t) * q_heads + h) * dim + d, q_dt) : 0.0f;
+    // Queries in 16-byte pieces (dim is a multiple of 8), all of a thread's loads in flight before the stores.
+    int per_piece = 16 / elem_bytes(q_dt), pieces = dim / per_piece;
+    for (int i = threadIdx.x; i < GATE_TILE * pieces; i += GATE_THREADS) {
+        int t = i / pieces, d0 = (i % pieces) * per_piece;
+        uint4 raw = make_uint4(0, 0, 0, 0);
+        if (t < tokens) raw = *(const uint4*) ((const char*) q + (((long long) (t0 + t) * q_heads + h) * dim + d0) * elem_bytes(q_dt));
+        u32 words[4] = {raw.x, raw.y, raw.z, raw.w};
+        if (q_dt == DT_FP32) {
+#pragma unroll
+            for (int e = 0; e < 4; e++) qs[(d0 + e) * GATE_QS + t] = __uint_as_float(words[e]);
+        } else {
+#pragma unroll
+            for (int e = 0; e < 8; e++) {
+                u16 half = (u16) (words[e / 2] >> (16 * (e % 2)));
+                qs[(d0 + e) * GATE_QS + t] = q_dt == DT_BF16 ? bf16_to_float(half) : fp16_to_float(half);
+            }
+        }
     }
     int most = (first + t0 + tokens - 1) / block_size;   // candidates of the tile's last token
     int own = threadIdx.x < tokens ? (first + t0 + threadIdx.x) / block_size : 0;
@@ -101,37 +129,35 @@ __device__ void gate_tile(const void* q, int q_dt, int n, int q_heads, int group
     int index[PICKS];
 #pragma unroll
     for (int k = 0; k < PICKS; k++) { best[k] = -__int_as_float(0x7f800000); index[k] = 0x7fffffff; }
-    int tx = threadIdx.x % 8, ty = threadIdx.x / 8;
+    int tx = threadIdx.x % 16, ty = threadIdx.x / 16;  // a 4 x 4 patch: tokens ty*4.., candidates tx*4..
     const float* head_means = means + (long long) kh * dim * capacity;
 
+    gate_load_means(ms, head_means, capacity, dim, 0, most);
     for (int c0 = 0; c0 < most; c0 += GATE_TILE) {
+        asm volatile("cp.async.wait_group 0;");
         __syncthreads();
-        for (int i = threadIdx.x; i < GATE_TILE * dim; i += GATE_THREADS) {
-            int d = i / GATE_TILE, j = i % GATE_TILE;
-            ms[i] = c0 + j < most ? head_means[(long long) d * capacity + c0 + j] : 0.0f;
-        }
-        __syncthreads();
-        float acc[4][8];
+        float acc[4][4];
 #pragma unroll
         for (int a = 0; a < 4; a++)
 #pragma unroll
-            for (int b = 0; b < 8; b++) acc[a][b] = 0.0f;
+            for (int b = 0; b < 4; b++) acc[a][b] = 0.0f;
         for (int d = 0; d < dim; d++) {
             float4 qv = *(const float4*) (qs + d * GATE_QS + ty * 4);
-            float4 m0 = *(const float4*) (ms + d * GATE_TILE + tx * 8);
-            float4 m1 = *(const float4*) (ms + d * GATE_TILE + tx * 8 + 4);
+            float4 mv = *(const float4*) (ms + d * GATE_TILE + tx * 4);
             float qa[4] = {qv.x, qv.y, qv.z, qv.w};
-            float mb[8] = {m0.x, m0.y, m0.z, m0.w, m1.x, m1.y, m1.z, m1.w};
+            float mb[4] = {mv.x, mv.y, mv.z, mv.w};
 #pragma unroll
             for (int a = 0; a < 4; a++)
 #pragma unroll
-                for (int b = 0; b < 8; b++) acc[a][b] = fmaf(qa[a], mb[b], acc[a][b]);
+                for (int b = 0; b < 4; b++) acc[a][b] = fmaf(qa[a], mb[b], acc[a][b]);
         }
 #pragma unroll
         for (int a = 0; a < 4; a++)
 #pragma unroll
-            for (int b = 0; b < 8; b++) sc[(ty * 4 + a) * (GATE_TILE + 1) + tx * 8 + b] = acc[a][b];
+            for (int b = 0; b < 4; b++) sc[(ty * 4 + a) * (GATE_TILE + 1) + tx * 4 + b] = acc[a][b];
         __syncthreads();
+        // The next chunk of means streams in while the scores of this one are ranked.
+        if (c0 + GATE_TILE < most) gate_load_means(ms, head_means, capacity, dim, c0 + GATE_TILE, most);
         if (threadIdx.x < tokens) {
             int limit = min(GATE_TILE, own - c0);
             const float* row = sc + threadIdx.x * (GATE_TILE + 1);

@@ -1,14 +1,18 @@
 // Block attention on the tensor cores. The work is a set of lists, each the query rows of one kv head that read
-// one block (a history block they selected, or their own block, causally). A CTA takes 64 rows of one list,
+// one block (a history block they selected, or their own block, causally). A CTA takes 128 rows of one list,
 // gathers their queries, streams the block's keys and values through shared memory 64 at a time (cp.async,
 // double-buffered), and keeps scores, the online softmax and the output in registers (mma.sync m16n8k16, bf16 or
-// fp16 operands, fp32 accumulation). Each row's result goes to its own partial slot; merge_slots combines them.
+// fp16 operands, fp32 accumulation). Each row's result goes to its own partial slot, which merge_slots combines;
+// or, in merge mode (a launch over the causal lists after the history lists ran), the CTA folds the row's earlier
+// slots into its own result and stores the final output.
 #include "moba_common.cuh"
 #include "moba_lists.cuh"
 
-#define TILE_ROWS 64
+#define TILE_MT 1   // m-tiles of 16 rows per warp: two would share each V fragment, but spill at dim 128
+#define TILE_WARPS 8
+#define TILE_THREADS (TILE_WARPS * 32)
+#define TILE_ROWS (TILE_WARPS * TILE_MT * 16)
 #define TILE_KEYS 64
-#define TILE_WARPS 4
 #define TILE_PAD 8
 
 __device__ __forceinline__ u32 smem_address(const void* p) { return (u32) __cvta_generic_to_shared(p); }
@@ -65,7 +69,7 @@ __device__ __forceinline__ void async_wait() { asm volatile("cp.async.wait_group
 template <int D>
 __device__ __forceinline__ void load_chunk(u16* dst, const u16* src, long long row_stride, int j0, int limit) {
     constexpr int PIECES = D / 8;
-    for (int i = threadIdx.x; i < TILE_KEYS * PIECES; i += TILE_WARPS * 32) {
+    for (int i = threadIdx.x; i < TILE_KEYS * PIECES; i += TILE_THREADS) {
         int r = i / PIECES, piece = i % PIECES;
         bool valid = j0 + r < limit;
         const u16* from = src + (valid ? (long long) (j0 + r) * row_stride + piece * 8 : 0);
@@ -76,9 +80,10 @@ __device__ __forceinline__ void load_chunk(u16* dst, const u16* src, long long r
 template <int D, bool BF16>
 __device__ void attend_tile(const u16* q, int q_heads, int first, const u64* blocks, int block_size, int kv_heads,
                             float scale_log2, const TileList* lists, const int* tile_starts, int list_count,
-                            const int2* entries, int slots, float* part_out, float* part_lse) {
+                            const int2* entries, int slots, float* part_out, float* part_lse, u16* merged) {
     extern __shared__ __align__(16) u16 shared[];
     constexpr int STRIDE = D + TILE_PAD;
+    const float NEG_INF = -__int_as_float(0x7f800000);
     u16* qs = shared;
     u16* ks = qs + TILE_ROWS * STRIDE;             // two stages
     u16* vs = ks + 2 * TILE_KEYS * STRIDE;         // two stages
@@ -86,7 +91,7 @@ __device__ void attend_tile(const u16* q, int q_heads, int first, const u64* blo
     __shared__ int tile_slots[TILE_ROWS];
     __shared__ int tile_keys;
 
-    int tile = blockIdx.x;
+    int tile = tile_starts[0] + blockIdx.x;  // a launch may cover a later range of lists
     if (tile >= tile_starts[list_count]) return;
     int lo = 0, hi = list_count - 1;
     while (lo < hi) {  // the last list whose first tile is at or before this one (it is never empty)
@@ -100,7 +105,7 @@ __device__ void attend_tile(const u16* q, int q_heads, int first, const u64* blo
 
     if (threadIdx.x == 0) tile_keys = 0;
     __syncthreads();
-    for (int r = threadIdx.x; r < TILE_ROWS; r += TILE_WARPS * 32) {
+    for (int r = threadIdx.x; r < TILE_ROWS; r += TILE_THREADS) {
         int row = -1, slot = 0, keys = 0;
         if (r < rows_here) {
             int2 e = entries[list.first_entry + base_entry + r];
@@ -116,7 +121,7 @@ __device__ void attend_tile(const u16* q, int q_heads, int first, const u64* blo
     __syncthreads();
 
     constexpr int PIECES = D / 8;
-    for (int i = threadIdx.x; i < TILE_ROWS * PIECES; i += TILE_WARPS * 32) {
+    for (int i = threadIdx.x; i < TILE_ROWS * PIECES; i += TILE_THREADS) {
         int r = i / PIECES, piece = i % PIECES;
         int row = tile_rows[r];
         copy16_async(qs + r * STRIDE + piece * 8, q + (row >= 0 ? (long long) row * D + piece * 8 : 0), row >= 0);
@@ -130,19 +135,29 @@ __device__ void attend_tile(const u16* q, int q_heads, int first, const u64* blo
     load_chunk<D>(vs, vbase, key_stride, 0, limit);
     async_commit();
 
+    // Each warp owns TILE_MT m-tiles of 16 rows; every V fragment it loads feeds all of them.
     int warp = threadIdx.x >> 5, lane = threadIdx.x & 31;
     int g = lane >> 2, t = lane & 3;
-    int row0 = tile_rows[warp * 16 + g], row1 = tile_rows[warp * 16 + g + 8];
-    int keys0 = row0 < 0 ? 0 : (list.causal ? (int) (first + row0 / q_heads - block_start + 1) : block_size);
-    int keys1 = row1 < 0 ? 0 : (list.causal ? (int) (first + row1 / q_heads - block_start + 1) : block_size);
-    keys0 = min(keys0, block_size);
-    keys1 = min(keys1, block_size);
-
-    u32 qf[D / 16][4];
-    float o[D / 8][4];
+    int keys[TILE_MT][2];
 #pragma unroll
-    for (int n = 0; n < D / 8; n++) o[n][0] = o[n][1] = o[n][2] = o[n][3] = 0.0f;
-    float m0 = -__int_as_float(0x7f800000), m1 = m0, l0 = 0.0f, l1 = 0.0f;
+    for (int mt = 0; mt < TILE_MT; mt++) {
+#pragma unroll
+        for (int half = 0; half < 2; half++) {
+            int row = tile_rows[(warp * TILE_MT + mt) * 16 + g + half * 8];
+            int k = row < 0 ? 0 : (list.causal ? (int) (first + row / q_heads - block_start + 1) : block_size);
+            keys[mt][half] = min(k, block_size);
+        }
+    }
+
+    float o[TILE_MT][D / 8][4];
+    float m[TILE_MT][2], l[TILE_MT][2];
+#pragma unroll
+    for (int mt = 0; mt < TILE_MT; mt++) {
+#pragma unroll
+        for (int n = 0; n < D / 8; n++) o[mt][n][0] = o[mt][n][1] = o[mt][n][2] = o[mt][n][3] = 0.0f;
+        m[mt][0] = m[mt][1] = NEG_INF;
+        l[mt][0] = l[mt][1] = 0.0f;
+    }
 
     for (int c = 0; c < chunks; c++) {
         int stage = c & 1;
@@ -155,120 +170,163 @@ __device__ void attend_tile(const u16* q, int q_heads, int first, const u64* blo
             async_wait<0>();
         }
         __syncthreads();
-        if (c == 0) {
-#pragma unroll
-            for (int k = 0; k < D / 16; k++) {
-                ldmatrix_x4(qf[k], qs + (warp * 16 + (lane & 15)) * STRIDE + k * 16 + (lane >> 4) * 8);
-            }
-        }
         const u16* kc = ks + stage * TILE_KEYS * STRIDE;
         const u16* vc = vs + stage * TILE_KEYS * STRIDE;
 
-        float s[TILE_KEYS / 8][4];
+        // Scores and softmax one m-tile at a time (registers), then one pass over V shared by all m-tiles.
+        int j0 = c * TILE_KEYS;
+        u32 p[TILE_MT][TILE_KEYS / 16][4];
 #pragma unroll
-        for (int n = 0; n < TILE_KEYS / 8; n++) s[n][0] = s[n][1] = s[n][2] = s[n][3] = 0.0f;
+        for (int mt = 0; mt < TILE_MT; mt++) {
+            float s[TILE_KEYS / 8][4];
 #pragma unroll
-        for (int k = 0; k < D / 16; k += 2) {
+            for (int n = 0; n < TILE_KEYS / 8; n++) s[n][0] = s[n][1] = s[n][2] = s[n][3] = 0.0f;
+            const u16* qrow = qs + ((warp * TILE_MT + mt) * 16 + (lane & 15)) * STRIDE + (lane >> 4) * 8;
+#pragma unroll
+            for (int k = 0; k < D / 16; k += 2) {
+                u32 qa[2][4];
+                ldmatrix_x4(qa[0], qrow + k * 16);
+                ldmatrix_x4(qa[1], qrow + (k + 1) * 16);
+#pragma unroll
+                for (int n = 0; n < TILE_KEYS / 8; n++) {
+                    u32 b[4];
+                    ldmatrix_x4(b, kc + (n * 8 + (lane & 7)) * STRIDE + k * 16 + (lane >> 3) * 8);
+                    mma<BF16>(s[n], qa[0], b[0], b[1]);
+                    mma<BF16>(s[n], qa[1], b[2], b[3]);
+                }
+            }
+            float top0 = NEG_INF, top1 = NEG_INF;
 #pragma unroll
             for (int n = 0; n < TILE_KEYS / 8; n++) {
-                u32 b[4];
-                ldmatrix_x4(b, kc + (n * 8 + (lane & 7)) * STRIDE + k * 16 + (lane >> 3) * 8);
-                mma<BF16>(s[n], qf[k], b[0], b[1]);
-                mma<BF16>(s[n], qf[k + 1], b[2], b[3]);
+#pragma unroll
+                for (int e = 0; e < 2; e++) {
+                    int key = j0 + n * 8 + 2 * t + e;
+                    s[n][e] = key < keys[mt][0] ? s[n][e] * scale_log2 : NEG_INF;
+                    s[n][2 + e] = key < keys[mt][1] ? s[n][2 + e] * scale_log2 : NEG_INF;
+                    top0 = fmaxf(top0, s[n][e]);
+                    top1 = fmaxf(top1, s[n][2 + e]);
+                }
             }
-        }
-
-        int j0 = c * TILE_KEYS;
-        float max0 = -__int_as_float(0x7f800000), max1 = max0;
 #pragma unroll
-        for (int n = 0; n < TILE_KEYS / 8; n++) {
-#pragma unroll
-            for (int e = 0; e < 2; e++) {
-                int key = j0 + n * 8 + 2 * t + e;
-                s[n][e] = key < keys0 ? s[n][e] * scale_log2 : -__int_as_float(0x7f800000);
-                s[n][2 + e] = key < keys1 ? s[n][2 + e] * scale_log2 : -__int_as_float(0x7f800000);
-                max0 = fmaxf(max0, s[n][e]);
-                max1 = fmaxf(max1, s[n][2 + e]);
+            for (int x = 1; x < 4; x <<= 1) {
+                top0 = fmaxf(top0, __shfl_xor_sync(0xffffffffu, top0, x));
+                top1 = fmaxf(top1, __shfl_xor_sync(0xffffffffu, top1, x));
             }
-        }
+            float new0 = fmaxf(m[mt][0], top0), new1 = fmaxf(m[mt][1], top1);
+            float use0 = new0 == NEG_INF ? 0.0f : new0;
+            float use1 = new1 == NEG_INF ? 0.0f : new1;
+            float corr0 = exp2f(m[mt][0] - use0), corr1 = exp2f(m[mt][1] - use1);
+            m[mt][0] = new0;
+            m[mt][1] = new1;
+            float sum0 = 0.0f, sum1 = 0.0f;
 #pragma unroll
-        for (int x = 1; x < 4; x <<= 1) {
-            max0 = fmaxf(max0, __shfl_xor_sync(0xffffffffu, max0, x));
-            max1 = fmaxf(max1, __shfl_xor_sync(0xffffffffu, max1, x));
-        }
-        float new0 = fmaxf(m0, max0), new1 = fmaxf(m1, max1);
-        float use0 = new0 == -__int_as_float(0x7f800000) ? 0.0f : new0;
-        float use1 = new1 == -__int_as_float(0x7f800000) ? 0.0f : new1;
-        float corr0 = exp2f(m0 - use0), corr1 = exp2f(m1 - use1);
-        m0 = new0;
-        m1 = new1;
-        float sum0 = 0.0f, sum1 = 0.0f;
+            for (int n = 0; n < TILE_KEYS / 8; n++) {
+                s[n][0] = exp2f(s[n][0] - use0);
+                s[n][1] = exp2f(s[n][1] - use0);
+                s[n][2] = exp2f(s[n][2] - use1);
+                s[n][3] = exp2f(s[n][3] - use1);
+                sum0 += s[n][0] + s[n][1];
+                sum1 += s[n][2] + s[n][3];
+            }
+            l[mt][0] = l[mt][0] * corr0 + sum0;
+            l[mt][1] = l[mt][1] * corr1 + sum1;
 #pragma unroll
-        for (int n = 0; n < TILE_KEYS / 8; n++) {
-            s[n][0] = exp2f(s[n][0] - use0);
-            s[n][1] = exp2f(s[n][1] - use0);
-            s[n][2] = exp2f(s[n][2] - use1);
-            s[n][3] = exp2f(s[n][3] - use1);
-            sum0 += s[n][0] + s[n][1];
-            sum1 += s[n][2] + s[n][3];
-        }
-        l0 = l0 * corr0 + sum0;
-        l1 = l1 * corr1 + sum1;
+            for (int n = 0; n < D / 8; n++) {
+                o[mt][n][0] *= corr0;
+                o[mt][n][1] *= corr0;
+                o[mt][n][2] *= corr1;
+                o[mt][n][3] *= corr1;
+            }
 #pragma unroll
-        for (int n = 0; n < D / 8; n++) {
-            o[n][0] *= corr0;
-            o[n][1] *= corr0;
-            o[n][2] *= corr1;
-            o[n][3] *= corr1;
+            for (int kk = 0; kk < TILE_KEYS / 16; kk++) {
+                p[mt][kk][0] = pack2<BF16>(s[2 * kk][0], s[2 * kk][1]);
+                p[mt][kk][1] = pack2<BF16>(s[2 * kk][2], s[2 * kk][3]);
+                p[mt][kk][2] = pack2<BF16>(s[2 * kk + 1][0], s[2 * kk + 1][1]);
+                p[mt][kk][3] = pack2<BF16>(s[2 * kk + 1][2], s[2 * kk + 1][3]);
+            }
         }
 #pragma unroll
         for (int kk = 0; kk < TILE_KEYS / 16; kk++) {
-            u32 p[4] = {pack2<BF16>(s[2 * kk][0], s[2 * kk][1]), pack2<BF16>(s[2 * kk][2], s[2 * kk][3]),
-                        pack2<BF16>(s[2 * kk + 1][0], s[2 * kk + 1][1]),
-                        pack2<BF16>(s[2 * kk + 1][2], s[2 * kk + 1][3])};
 #pragma unroll
             for (int n = 0; n < D / 16; n++) {
                 u32 b[4];
                 ldmatrix_x4_trans(b, vc + (kk * 16 + (lane & 7) + ((lane >> 3) & 1) * 8) * STRIDE + n * 16
                                          + (lane >> 4) * 8);
-                mma<BF16>(o[2 * n], p, b[0], b[1]);
-                mma<BF16>(o[2 * n + 1], p, b[2], b[3]);
+#pragma unroll
+                for (int mt = 0; mt < TILE_MT; mt++) {
+                    mma<BF16>(o[mt][2 * n], p[mt][kk], b[0], b[1]);
+                    mma<BF16>(o[mt][2 * n + 1], p[mt][kk], b[2], b[3]);
+                }
             }
         }
         __syncthreads();
     }
 
-#pragma unroll
-    for (int x = 1; x < 4; x <<= 1) {
-        l0 += __shfl_xor_sync(0xffffffffu, l0, x);
-        l1 += __shfl_xor_sync(0xffffffffu, l1, x);
-    }
     const float ln2 = 0.69314718055994531f;
 #pragma unroll
-    for (int half = 0; half < 2; half++) {
-        int r = warp * 16 + g + half * 8;
-        int row = tile_rows[r];
-        if (row < 0) continue;
-        float l = half ? l1 : l0, m = half ? m1 : m0;
-        float inv = l > 0.0f ? 1.0f / l : 0.0f;
-        long long slot = (long long) row * slots + tile_slots[r];
-        float* dst = part_out + slot * D;
+    for (int mt = 0; mt < TILE_MT; mt++) {
 #pragma unroll
-        for (int n = 0; n < D / 8; n++) {
-            float2 v = make_float2(o[n][2 * half] * inv, o[n][2 * half + 1] * inv);
-            *(float2*) (dst + n * 8 + 2 * t) = v;
+        for (int half = 0; half < 2; half++) {
+            float sum = l[mt][half];
+            sum += __shfl_xor_sync(0xffffffffu, sum, 1);
+            sum += __shfl_xor_sync(0xffffffffu, sum, 2);
+            int r = (warp * TILE_MT + mt) * 16 + g + half * 8;
+            int row = tile_rows[r];
+            if (row < 0) continue;
+            float inv = sum > 0.0f ? 1.0f / sum : 0.0f;
+            float lse = sum > 0.0f ? m[mt][half] * ln2 + logf(sum) : NEG_INF;
+            if (merged == nullptr) {
+                long long slot = (long long) row * slots + tile_slots[r];
+                float* dst = part_out + slot * D;
+#pragma unroll
+                for (int n = 0; n < D / 8; n++) {
+                    *(float2*) (dst + n * 8 + 2 * t) =
+                            make_float2(o[mt][n][2 * half] * inv, o[mt][n][2 * half + 1] * inv);
+                }
+                if (t == 0) part_lse[slot] = lse;
+                continue;
+            }
+            // Merge mode: fold in the row's partials of slots before this one (the history blocks, written by an
+            // earlier launch) and store the final output in the storage type.
+            int before = tile_slots[r];
+            const float* row_lse = part_lse + (long long) row * slots;
+            float top = lse;
+            for (int h = 0; h < before; h++) top = fmaxf(top, row_lse[h]);
+            float own = lse == NEG_INF ? 0.0f : expf(lse - top);
+            float total = own;
+            float acc[D / 8][2];
+#pragma unroll
+            for (int n = 0; n < D / 8; n++) {
+                acc[n][0] = own * o[mt][n][2 * half] * inv;
+                acc[n][1] = own * o[mt][n][2 * half + 1] * inv;
+            }
+            for (int h = 0; h < before; h++) {
+                if (row_lse[h] == NEG_INF) continue;
+                float w = expf(row_lse[h] - top);
+                total += w;
+                const float* part = part_out + ((long long) row * slots + h) * D;
+#pragma unroll
+                for (int n = 0; n < D / 8; n++) {
+                    float2 v = *(const float2*) (part + n * 8 + 2 * t);
+                    acc[n][0] += w * v.x;
+                    acc[n][1] += w * v.y;
+                }
+            }
+            float scale = total > 0.0f ? 1.0f / total : 0.0f;
+            u32* dst = (u32*) (merged + (long long) row * D);
+#pragma unroll
+            for (int n = 0; n < D / 8; n++) dst[n * 4 + t] = pack2<BF16>(acc[n][0] * scale, acc[n][1] * scale);
         }
-        if (t == 0) part_lse[slot] = l > 0.0f ? m * ln2 + logf(l) : -__int_as_float(0x7f800000);
     }
 }
 
 #define TILE_KERNEL(NAME, D, BF16)                                                                                 \
-    extern "C" __global__ void __launch_bounds__(TILE_WARPS * 32) NAME(                                            \
+    extern "C" __global__ void __launch_bounds__(TILE_THREADS, 1) NAME(                                         \
         const u16* q, int q_heads, int first, const u64* blocks, int block_size, int kv_heads, float scale_log2,    \
         const TileList* lists, const int* tile_starts, int list_count, const int2* entries, int slots,             \
-        float* part_out, float* part_lse) {                                                                        \
+        float* part_out, float* part_lse, u16* merged) {                                                           \
         attend_tile<D, BF16>(q, q_heads, first, blocks, block_size, kv_heads, scale_log2, lists, tile_starts,      \
-                             list_count, entries, slots, part_out, part_lse);                                      \
+                             list_count, entries, slots, part_out, part_lse, merged);                              \
     }
 
 TILE_KERNEL(attend_tiles_bf16_d64, 64, true)
