@@ -16,13 +16,15 @@ JAVA=("$D/jre/bin/java" --enable-native-access=ALL-UNNAMED --add-modules jdk.inc
       -cp "$D/classes/engine-core/target/classes:$D/classes/backend-cuda/target/classes:$D/lib/*")
 if [[ "${1:-}" == small ]]; then
   CONFIGS=("8192 8 512 3")
+  DECODE=("16384 4 1 512 3")
 else
   CONFIGS=("131072 8 512 3" "1048576 1 4096 12")
+  DECODE=("1048576 16 1 4096 12")
 fi
 for config in "${CONFIGS[@]}"; do
   read -r tokens heads block topk <<< "$config"
   name="t${tokens}-h${heads}-b${block}-k${topk}"
-  "${JAVA[@]}" dev.moba.backend.cuda.ResidentBench --tokens "$tokens" --heads "$heads" --block "$block" \
+  "${JAVA[@]}" dev.moba.backend.cuda.DeviceBench --tokens "$tokens" --heads "$heads" --block "$block" \
       --top-k "$topk" --dtype bf16 --json "$OUT/moba-$name.json" 2>&1 | grep -v 'WARNING' | tee "$OUT/moba-$name.log"
   python3 benchmarks/cuda/sdpa_bench.py --tokens "$tokens" --heads "$heads" --head-dim 128 \
       --json "$OUT/sdpa-$name.json" | tee "$OUT/sdpa-$name.log"
@@ -34,5 +36,23 @@ with open(sys.argv[3], "a") as results:
 print(f"compare: tokens={moba['tokens']} heads={moba['heads']} block={moba['block']} top_k={moba['top_k']} "
       f"moba_ms={moba['moba_ms']:.3f} sdpa_ms={sdpa['dense_ms']:.3f} speedup={sdpa['dense_ms'] / moba['moba_ms']:.2f} "
       f"moba_tflops={moba['moba_tflops']:.1f} sdpa_tflops={sdpa['dense_tflops']:.1f} device={moba['device']}")
+PY
+done
+for config in "${DECODE[@]}"; do
+  read -r tokens batch heads block topk <<< "$config"
+  name="decode-t${tokens}-b${batch}-h${heads}-b${block}-k${topk}"
+  "${JAVA[@]}" dev.moba.backend.cuda.DeviceBench --mode decode --batch "$batch" --tokens "$tokens" --heads "$heads" \
+      --block "$block" --top-k "$topk" --dtype bf16 --json "$OUT/moba-$name.json" 2>&1 | grep -v 'WARNING' \
+      | tee "$OUT/moba-$name.log"
+  python3 benchmarks/cuda/sdpa_bench.py --tokens "$tokens" --heads "$heads" --head-dim 128 --decode-batch "$batch" \
+      --runs 50 --json "$OUT/sdpa-$name.json" | tee "$OUT/sdpa-$name.log"
+  python3 - "$OUT/moba-$name.json" "$OUT/sdpa-$name.json" "$OUT/results.jsonl" <<'PY'
+import json, sys
+moba, sdpa = (json.load(open(p)) for p in sys.argv[1:3])
+with open(sys.argv[3], "a") as results:
+    results.write(json.dumps({"moba": moba, "sdpa": sdpa, "speedup": sdpa["step_ms"] / moba["step_ms"]}) + "\n")
+print(f"compare-decode: batch={moba['batch']} context={moba['tokens']} heads={moba['heads']} block={moba['block']} "
+      f"top_k={moba['top_k']} moba_step_ms={moba['step_ms']:.4f} sdpa_step_ms={sdpa['step_ms']:.4f} "
+      f"speedup={sdpa['step_ms'] / moba['step_ms']:.2f} device={moba['device']}")
 PY
 done

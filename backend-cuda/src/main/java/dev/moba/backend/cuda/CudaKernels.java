@@ -24,10 +24,12 @@ final class CudaKernels implements AutoCloseable {
     static final int TILE_ROWS = 128;
     /** Ints per list record of {@link #attendTiles} ({@code struct TileList}). */
     static final int LIST_INTS = 8;
+    /** Keys per CTA of {@link #decodeAttend}. */
+    static final int DECODE_SPLIT = 512;
 
     private static final List<String> SOURCES =
             List.of("moba_kv.cu", "moba_gate.cu", "moba_attend.cu", "moba_tiles.cu", "moba_plan.cu",
-                    "moba_random.cu");
+                    "moba_decode.cu", "moba_random.cu");
     private static final int GATE_WARPS = 4;
     private static final int ATTEND_WARPS = 4;
     private static final int TILE_THREADS = 256;
@@ -84,11 +86,46 @@ final class CudaKernels implements AutoCloseable {
                 row, spec.dtype().ordinal(), out);
     }
 
-    /** Writes the means of blocks {@code [0, sealed)} in the gate's layout (per kv head {@code [dim][capacity]}). */
-    void meansAll(long table, int sealed, KvSpec spec, long means, int capacity) {
-        long threads = (long) sealed * spec.kvHeads() * spec.headDim();
-        modules.get("moba_plan.cu").launch("kv_means_all", blocks(threads, 256), 256, 0, table, sealed,
+    /**
+     * Writes the means of blocks {@code [from, sealed)} in the gate's layout (per kv head {@code [dim][capacity]}).
+     */
+    void means(long table, int from, int sealed, KvSpec spec, long means, int capacity) {
+        long threads = (long) (sealed - from) * spec.kvHeads() * spec.headDim();
+        if (threads == 0) {
+            return;
+        }
+        modules.get("moba_plan.cu").launch("kv_means_all", blocks(threads, 256), 256, 0, table, from, sealed,
                 spec.blockSize(), spec.kvHeads(), spec.headDim(), spec.dtype().ordinal(), means, capacity);
+    }
+
+    /**
+     * Appends one token per sequence: row {@code b} of {@code k} and {@code v} ({@code rowBytes} each, a multiple
+     * of 16) goes to position {@code positions[b]} of the blocks of {@code tables[b]}.
+     */
+    void decodeAppend(long k, long v, long tables, long positions, int batch, int blockSize, int rowBytes) {
+        modules.get("moba_decode.cu").launchGrid("decode_append", blocks(rowBytes / 16, 128), batch, 1, 128, 0, k, v,
+                tables, positions, blockSize, rowBytes);
+    }
+
+    /** Gating of one token per sequence against each sequence's own means ({@code means[b]}, same capacity). */
+    void gateDecode(long q, DType qType, int batch, int qHeads, int group, int dim, long positions, int blockSize,
+                    long means, int capacity, int picks, long out) {
+        long rows = (long) batch * qHeads;
+        modules.get("moba_gate.cu").launch("gate_decode", (int) ((rows + GATE_WARPS - 1) / GATE_WARPS),
+                GATE_WARPS * 32, 0, q, qType.ordinal(), batch, qHeads, group, dim, positions, blockSize, means,
+                capacity, picks, out);
+    }
+
+    /**
+     * Split-K attention of one token per sequence over its {@code picks} selected blocks and its own block, in
+     * ranges of {@link #DECODE_SPLIT} keys: partial {@code slot * splits + range} of each row.
+     */
+    void decodeAttend(long q, KvSpec spec, int qHeads, int batch, long tables, long positions, long selection,
+                      int picks, int splits, float scale, long partOut, long partLse) {
+        String kernel = "decode_attend_" + (spec.dtype() == DType.BF16 ? "bf16" : "fp16") + "_d" + spec.headDim();
+        modules.get("moba_decode.cu").launchGrid(kernel, splits, picks + 1, batch * qHeads, 128, 0, q, qHeads,
+                qHeads / spec.kvHeads(), spec.kvHeads(), tables, positions, spec.blockSize(), selection, picks, splits,
+                (float) (scale / Math.log(2)), partOut, partLse);
     }
 
     /**
@@ -100,7 +137,7 @@ final class CudaKernels implements AutoCloseable {
         long rows = (long) n * qHeads;
         if (dim <= GATE_TILE_DIM && dim % 8 == 0 && capacity % 4 == 0) {
             int tilePicks = Arrays.stream(GATE_TILE_PICKS).filter(p -> p >= picks).findFirst().orElseThrow();
-            modules.get("moba_gate.cu").launchGrid("gate_tiles_" + tilePicks, (n + GATE_TILE - 1) / GATE_TILE, qHeads,
+            modules.get("moba_gate.cu").launchGrid("gate_tiles_" + tilePicks, (n + GATE_TILE - 1) / GATE_TILE, qHeads, 1,
                     256, gateTileSharedBytes(dim), q, qType.ordinal(), n, qHeads, group, dim, first, blockSize, means,
                     capacity, picks, out);
             return;

@@ -96,6 +96,20 @@ final class CudaKvCache implements KvCache {
         length += n;
     }
 
+    /**
+     * Makes room for {@code n} more tokens that a kernel will write in place (decode), allocating blocks and
+     * republishing the table as needed; {@link #advance} then counts them. Call inside the device lock.
+     */
+    void reserve(int n) {
+        requireOpen();
+        growTo(blocksFor(length + n));
+    }
+
+    /** Counts {@code n} tokens written in place after {@link #reserve}. */
+    void advance(int n) {
+        length += n;
+    }
+
     @Override
     public void truncate(int newLength) {
         requireOpen();

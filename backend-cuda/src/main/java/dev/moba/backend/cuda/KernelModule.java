@@ -38,11 +38,11 @@ final class KernelModule implements AutoCloseable {
      * {@link Integer} or {@link Float}, in the kernel's parameter order.
      */
     void launch(String kernel, int grid, int block, int sharedBytes, Object... args) {
-        launchGrid(kernel, grid, 1, block, sharedBytes, args);
+        launchGrid(kernel, grid, 1, 1, block, sharedBytes, args);
     }
 
-    /** {@link #launch(String, int, int, int, Object...)} on a 2-D grid of {@code gridX x gridY} CTAs. */
-    void launchGrid(String kernel, int gridX, int gridY, int block, int sharedBytes, Object... args) {
+    /** {@link #launch(String, int, int, int, Object...)} on a grid of {@code gridX x gridY x gridZ} CTAs. */
+    void launchGrid(String kernel, int gridX, int gridY, int gridZ, int block, int sharedBytes, Object... args) {
         CUfunc_st function = functions.computeIfAbsent(kernel, this::function);
         try (PointerScope scope = new PointerScope()) {
             PointerPointer<Pointer> params = new PointerPointer<>(args.length);
@@ -54,7 +54,7 @@ final class KernelModule implements AutoCloseable {
                     default -> throw new IllegalArgumentException("unsupported kernel argument " + args[i]);
                 });
             }
-            check(cuLaunchKernel(function, gridX, gridY, 1, block, 1, 1, sharedBytes, (CUstream_st) null, params,
+            check(cuLaunchKernel(function, gridX, gridY, gridZ, block, 1, 1, sharedBytes, (CUstream_st) null, params,
                     (PointerPointer<?>) null), "launching " + kernel);
         }
     }

@@ -7,27 +7,19 @@
 
 __device__ __forceinline__ bool gate_better(float s, int i, float t, int j) { return s > t || (s == t && i < j); }
 
-// One warp per query row; each lane keeps its own best GATE_MAX_PICKS candidates in registers, and the warp then
-// merges the lanes' lists, so no score matrix is ever written. q: [n][qHeads][dim] in q_dt; means: per kv head an
-// fp32 matrix [dim][capacity] whose column c is block c's mean key, so the lanes of a warp read adjacent words.
-extern "C" __global__ void __launch_bounds__(GATE_WARPS * 32)
-gate_topk(const void* q, int q_dt, int n, int q_heads, int group, int dim, int first, int block_size,
-          const float* means, int kv_heads, int capacity, int picks, int* out) {
-    __shared__ int chosen[GATE_WARPS][GATE_MAX_PICKS];
-    int warp = threadIdx.x >> 5, lane = threadIdx.x & 31;
-    long long row = (long long) blockIdx.x * GATE_WARPS + warp;
-    if (row >= (long long) n * q_heads) return;
-    int t = (int) (row / q_heads), h = (int) (row % q_heads), kh = h / group;
-    int candidates = (first + t) / block_size;
-    long long q0 = row * dim;
-
+// One warp selects for one query row (q_row, dim values in q_dt) among `candidates` blocks whose means are the
+// columns of head_means ([dim][capacity]); each lane keeps its own best GATE_MAX_PICKS candidates in registers and
+// the warp then merges the lanes' lists, so no score matrix is ever written. `chosen` is the warp's scratch.
+__device__ void gate_row(const void* q, long long q0, int q_dt, int dim, int candidates, const float* head_means,
+                         int capacity, int picks, int* chosen, int* dst) {
+    int lane = threadIdx.x & 31;
     float best[GATE_MAX_PICKS];
     int index[GATE_MAX_PICKS];
 #pragma unroll
     for (int k = 0; k < GATE_MAX_PICKS; k++) { best[k] = -__int_as_float(0x7f800000); index[k] = 0x7fffffff; }
 
     for (int c = lane; c < candidates; c += 32) {
-        const float* m = means + (long long) kh * dim * capacity + c;
+        const float* m = head_means + c;
         float s = 0.0f;
         for (int d = 0; d < dim; d++) s = fmaf(load_elem(q, q0 + d, q_dt), m[(long long) d * capacity], s);
         int place = 0;
@@ -50,7 +42,7 @@ gate_topk(const void* q, int q_dt, int n, int q_heads, int group, int dim, int f
             int io = __shfl_xor_sync(0xffffffffu, i, o);
             if (gate_better(so, io, s, i)) { s = so; i = io; }
         }
-        if (lane == 0) chosen[warp][p] = i < candidates ? i : -1;
+        if (lane == 0) chosen[p] = i < candidates ? i : -1;
         if (index[0] == i) {
 #pragma unroll
             for (int k = 0; k < GATE_MAX_PICKS - 1; k++) { best[k] = best[k + 1]; index[k] = index[k + 1]; }
@@ -60,10 +52,9 @@ gate_topk(const void* q, int q_dt, int n, int q_heads, int group, int dim, int f
     }
     __syncwarp();
     if (lane == 0) {
-        int* dst = out + row * picks;
         int count = 0;
         for (int p = 0; p < picks; p++) {
-            int b = chosen[warp][p];
+            int b = chosen[p];
             if (b < 0) continue;
             int k = count++;
             while (k > 0 && dst[k - 1] > b) { dst[k] = dst[k - 1]; k--; }
@@ -71,6 +62,35 @@ gate_topk(const void* q, int q_dt, int n, int q_heads, int group, int dim, int f
         }
         for (int p = count; p < picks; p++) dst[p] = -1;
     }
+}
+
+// One warp per query row of a chunk. q: [n][qHeads][dim] in q_dt; means: per kv head an fp32 matrix
+// [dim][capacity] whose column c is block c's mean key, so the lanes of a warp read adjacent words.
+extern "C" __global__ void __launch_bounds__(GATE_WARPS * 32)
+gate_topk(const void* q, int q_dt, int n, int q_heads, int group, int dim, int first, int block_size,
+          const float* means, int kv_heads, int capacity, int picks, int* out) {
+    __shared__ int chosen[GATE_WARPS][GATE_MAX_PICKS];
+    int warp = threadIdx.x >> 5;
+    long long row = (long long) blockIdx.x * GATE_WARPS + warp;
+    if (row >= (long long) n * q_heads) return;
+    int t = (int) (row / q_heads), h = (int) (row % q_heads), kh = h / group;
+    gate_row(q, row * dim, q_dt, dim, (first + t) / block_size, means + (long long) kh * dim * capacity, capacity,
+             picks, chosen[warp], out + row * picks);
+}
+
+// Decode: one token for each of `batch` sequences, one warp per (sequence, head). positions[b] is the token's
+// position, means[b] the sequence's summary matrices (capacity columns each). q: [batch][qHeads][dim].
+extern "C" __global__ void __launch_bounds__(GATE_WARPS * 32)
+gate_decode(const void* q, int q_dt, int batch, int q_heads, int group, int dim, const int* positions,
+            int block_size, const u64* means, int capacity, int picks, int* out) {
+    __shared__ int chosen[GATE_WARPS][GATE_MAX_PICKS];
+    int warp = threadIdx.x >> 5;
+    long long row = (long long) blockIdx.x * GATE_WARPS + warp;
+    if (row >= (long long) batch * q_heads) return;
+    int b = (int) (row / q_heads), h = (int) (row % q_heads), kh = h / group;
+    const float* head_means = (const float*) means[b] + (long long) kh * dim * capacity;
+    gate_row(q, row * dim, q_dt, dim, positions[b] / block_size, head_means, capacity, picks, chosen[warp],
+             out + row * picks);
 }
 
 #define GATE_TILE 64

@@ -5,14 +5,14 @@
 
 #define PLAN_THREADS 1024
 
-// The mean keys of blocks [0, sealed), written in the gate's layout: per kv head, [dim][capacity]. Summed in double
-// in token order, as the host and kv_block_mean do. One thread per (block, element of the row).
-extern "C" __global__ void kv_means_all(const u64* blocks, int sealed, int block_size, int kv_heads, int dim, int dt,
-                                        float* means, int capacity) {
+// The mean keys of blocks [from, sealed), written in the gate's layout: per kv head, [dim][capacity]. Summed in
+// double in token order, as the host and kv_block_mean do. One thread per (block, element of the row).
+extern "C" __global__ void kv_means_all(const u64* blocks, int from, int sealed, int block_size, int kv_heads,
+                                        int dim, int dt, float* means, int capacity) {
     int row = kv_heads * dim;
     long long i = blockIdx.x * (long long) blockDim.x + threadIdx.x;
-    if (i >= (long long) sealed * row) return;
-    int b = (int) (i / row), e = (int) (i % row);
+    if (i >= (long long) (sealed - from) * row) return;
+    int b = from + (int) (i / row), e = (int) (i % row);
     const void* keys = (const void*) blocks[b];
     double sum = 0.0;
     for (int t = 0; t < block_size; t++) sum += (double) load_elem(keys, (long long) t * row + e, dt);

@@ -7,30 +7,34 @@ import dev.moba.spi.KvSpec;
 import dev.moba.tensor.DType;
 
 /**
- * MoBA prefill of one whole sequence whose queries, keys and values are already in device memory, with the
- * output left there: the path of a model that runs on the GPU. One call appends the keys and values into the
+ * One sequence whose KV cache and block means live on the device, for a model that runs on the GPU: queries, keys,
+ * values and outputs stay in device memory. {@link #prefill} is MoBA prefill of the whole sequence; afterwards
+ * {@link DeviceDecode} appends tokens one at a time. Prefill appends the keys and values into the
  * sequence's KV blocks, computes every block mean, gates each (token, head) on the GPU, builds the attention lists
  * there and runs them on the tensor cores: first the history blocks into partials, then each query's own block,
  * causally, folding the partials into the output as it stores it. Nothing crosses to the host and the only
  * synchronisation is the caller's.
  *
  * <p>Tensors are {@code [tokens][heads][headDim]} in the configured storage type (bf16 or fp16), head dimension 64
- * or 128. The KV cache stays filled after the call ({@link #cache()}), ready for decode.
+ * or 128. The block means are kept in the gate's layout for up to {@code maxTokens} tokens.
  */
-final class ResidentPrefill implements AutoCloseable {
+final class DeviceSequence implements AutoCloseable {
 
     private final CudaBackend backend;
     private final MobaConfig config;
     private final HeadLayout layout;
     private final CudaKvCache cache;
+    private final int capacity;
+    private final long means;
+    private final int maxTokens;
 
-    ResidentPrefill(CudaBackend backend, MobaConfig config, HeadLayout layout) {
+    DeviceSequence(CudaBackend backend, MobaConfig config, HeadLayout layout, int maxTokens) {
         if (!CudaKernels.tilesSupport(config.dtype(), layout.headDim())) {
-            throw new IllegalArgumentException("resident prefill runs bf16 or fp16 with head dim 64 or 128, got "
+            throw new IllegalArgumentException("a device sequence runs bf16 or fp16 with head dim 64 or 128, got "
                     + config.dtype() + " and " + layout.headDim());
         }
         if (config.historyPicks() > CudaKernels.MAX_GATE_PICKS) {
-            throw new IllegalArgumentException("resident prefill selects at most " + CudaKernels.MAX_GATE_PICKS
+            throw new IllegalArgumentException("a device sequence selects at most " + CudaKernels.MAX_GATE_PICKS
                     + " history blocks, top-k " + config.topK() + " needs " + config.historyPicks());
         }
         this.backend = backend;
@@ -38,17 +42,46 @@ final class ResidentPrefill implements AutoCloseable {
         this.layout = layout;
         this.cache = new CudaKvCache(backend,
                 new KvSpec(layout.kvHeads(), layout.headDim(), config.blockSize(), config.dtype()));
+        this.maxTokens = maxTokens;
+        // The tiled gate reads means 64 columns at a time.
+        this.capacity = (maxTokens / config.blockSize() + 64) / 64 * 64;
+        this.means = backend.device().run(
+                () -> backend.device().allocate((long) layout.kvHeads() * layout.headDim() * capacity * Float.BYTES));
     }
 
     CudaKvCache cache() {
         return cache;
     }
 
+    MobaConfig config() {
+        return config;
+    }
+
+    HeadLayout layout() {
+        return layout;
+    }
+
+    /** Device address of the block means: per kv head an fp32 matrix {@code [headDim][capacity()]}. */
+    long means() {
+        return means;
+    }
+
+    int capacity() {
+        return capacity;
+    }
+
+    int maxTokens() {
+        return maxTokens;
+    }
+
     /**
      * Runs the prefill of {@code tokens} tokens from device addresses {@code q}, {@code k}, {@code v} into
      * {@code out} (same layout as {@code q}), asynchronously on the default stream, after emptying the cache.
      */
-    void run(long q, long k, long v, long out, int tokens) {
+    void prefill(long q, long k, long v, long out, int tokens) {
+        if (tokens < 1 || tokens > maxTokens) {
+            throw new IllegalArgumentException("prefill of " + tokens + " tokens; this sequence holds 1.." + maxTokens);
+        }
         CudaDevice device = backend.device();
         CudaKernels kernels = backend.kernels();
         device.execute(() -> {
@@ -65,26 +98,23 @@ final class ResidentPrefill implements AutoCloseable {
             int picks = GateRequest.picksFor(config, 0, tokens);
             int slots = picks + 1;
             long rows = (long) tokens * qHeads;
-            int capacity = Math.max(64, (sealed + 63) / 64 * 64);  // the tiled gate reads means 64 columns at a time
             int listCount = kvHeads * (sealed + blocks);
             long entries = rows * slots;
             long tiles = entries / CudaKernels.TILE_ROWS + listCount;
-            long[] at = backend.scratch().regions((long) kvHeads * dim * capacity * Float.BYTES,
-                    Math.max(1, rows * picks) * Integer.BYTES, (long) Math.max(1, kvHeads * sealed) * Integer.BYTES,
+            long[] at = backend.scratch().regions(Math.max(1, rows * picks) * Integer.BYTES, (long) Math.max(1, kvHeads * sealed) * Integer.BYTES,
                     (long) Math.max(1, kvHeads * sealed) * Integer.BYTES,
                     (long) listCount * CudaKernels.LIST_INTS * Integer.BYTES, (listCount + 1L) * Integer.BYTES,
                     entries * 2 * Integer.BYTES, entries * dim * Float.BYTES, entries * Float.BYTES);
-            long means = at[0];
-            long selection = at[1];
-            long counts = at[2];
-            long cursors = at[3];
-            long lists = at[4];
-            long tileStarts = at[5];
-            long pairs = at[6];
-            long partOut = at[7];
-            long partLse = at[8];
+            long selection = at[0];
+            long counts = at[1];
+            long cursors = at[2];
+            long lists = at[3];
+            long tileStarts = at[4];
+            long pairs = at[5];
+            long partOut = at[6];
+            long partLse = at[7];
             if (sealed > 0) {
-                kernels.meansAll(cache.table(), sealed, cache.spec(), means, capacity);
+                kernels.means(cache.table(), 0, sealed, cache.spec(), means, capacity);
                 kernels.fill(counts, (long) kvHeads * sealed, 0);
                 kernels.fill(cursors, (long) kvHeads * sealed, 0);
             }
@@ -125,5 +155,6 @@ final class ResidentPrefill implements AutoCloseable {
     @Override
     public void close() {
         cache.close();
+        backend.device().execute(() -> backend.device().free(means));
     }
 }

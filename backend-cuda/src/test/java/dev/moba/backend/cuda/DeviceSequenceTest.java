@@ -1,0 +1,188 @@
+package dev.moba.backend.cuda;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.moba.config.AttentionMode;
+import dev.moba.config.HeadLayout;
+import dev.moba.config.MobaConfig;
+import dev.moba.tensor.DType;
+import dev.moba.tensor.Tensor;
+import dev.moba.testing.BatchRun;
+import dev.moba.testing.Errors;
+import dev.moba.testing.Qkv;
+import dev.moba.testing.RandomTensors;
+import dev.moba.testing.TestBackends;
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.stream.Stream;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.Arguments;
+import org.junit.jupiter.params.provider.MethodSource;
+
+/**
+ * Sequences resident on the device (inputs and outputs in device memory; gating, planning, tensor-core attention,
+ * decode and merge all on the GPU) against the Java backend's one-shot prefill of the same rounded inputs, within
+ * the bounds of the contract for 16-bit storage. Outputs are poisoned first, so a row the kernels miss fails.
+ */
+@RequiresGpu
+class DeviceSequenceTest {
+
+    private static final int POISON = 0x7fc07fc0;
+
+    record Case(int tokens, int kvHeads, int group, int dim, int blockSize, int topK, DType dtype, long seed) {}
+
+    static Stream<Arguments> prefillCases() {
+        return Stream.of(
+                new Case(4096, 2, 2, 128, 256, 3, DType.BF16, 1),
+                new Case(3000, 1, 2, 64, 512, 4, DType.FP16, 2),
+                new Case(5000, 2, 1, 128, 128, 6, DType.BF16, 3),
+                new Case(100, 1, 4, 128, 256, 3, DType.BF16, 4),
+                new Case(16_384, 1, 8, 128, 512, 3, DType.BF16, 5)).map(Arguments::of);
+    }
+
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("prefillCases")
+    void prefillMatchesTheJavaBackend(Case c) {
+        MobaConfig config = config(c);
+        HeadLayout layout = layout(c);
+        Qkv data = new RandomTensors(c.seed()).qkv(c.tokens(), layout.qHeads(), c.kvHeads(), c.dim());
+        float[] expected = BatchRun.outputs(TestBackends.FORK_JOIN, config, layout, List.of(data), 0);
+
+        CudaBackend backend = CudaBackends.shared();
+        try (Arena arena = Arena.ofConfined();
+             DeviceSequence sequence = new DeviceSequence(backend, config, layout, c.tokens());
+             DeviceBuffers buffers = new DeviceBuffers(backend.device())) {
+            Tensor q = data.q(arena, c.dtype(), 0, c.tokens());
+            long out = buffers.poisoned(q.segment().byteSize(), backend);
+            sequence.prefill(buffers.of(q), buffers.of(data.k(arena, c.dtype(), 0, c.tokens())),
+                    buffers.of(data.v(arena, c.dtype(), 0, c.tokens())), out, c.tokens());
+            float[] actual = buffers.read(out, arena, c.dtype(), c.tokens(), layout.qHeads(), c.dim());
+            assertWithinContract(actual, expected);
+        }
+    }
+
+    static Stream<Arguments> decodeCases() {
+        return Stream.of(
+                Arguments.of(new Case(0, 2, 2, 128, 256, 3, DType.BF16, 11), new int[] {700, 1500, 256}, 300),
+                Arguments.of(new Case(0, 1, 4, 64, 128, 4, DType.FP16, 12), new int[] {1, 383}, 260));
+    }
+
+    @ParameterizedTest(name = "{0} prefill {1} then {2} steps")
+    @MethodSource("decodeCases")
+    void decodeMatchesTheJavaBackend(Case c, int[] prefill, int steps) {
+        MobaConfig config = config(c);
+        HeadLayout layout = layout(c);
+        int qHeads = layout.qHeads();
+        List<Qkv> data = new ArrayList<>();
+        for (int b = 0; b < prefill.length; b++) {
+            data.add(new RandomTensors(c.seed() + b).qkv(prefill[b] + steps, qHeads, c.kvHeads(), c.dim()));
+        }
+        CudaBackend backend = CudaBackends.shared();
+        List<DeviceSequence> sequences = new ArrayList<>();
+        try (Arena arena = Arena.ofConfined(); DeviceBuffers buffers = new DeviceBuffers(backend.device())) {
+            for (int b = 0; b < prefill.length; b++) {
+                DeviceSequence sequence = new DeviceSequence(backend, config, layout, prefill[b] + steps);
+                sequences.add(sequence);
+                Tensor q = data.get(b).q(arena, c.dtype(), 0, prefill[b]);
+                sequence.prefill(buffers.of(q), buffers.of(data.get(b).k(arena, c.dtype(), 0, prefill[b])),
+                        buffers.of(data.get(b).v(arena, c.dtype(), 0, prefill[b])),
+                        buffers.poisoned(q.segment().byteSize(), backend), prefill[b]);
+            }
+            DeviceDecode decode = new DeviceDecode(backend, sequences);
+            float[][] decoded = new float[prefill.length][steps * qHeads * c.dim()];
+            for (int step = 0; step < steps; step++) {
+                int s = step;
+                long q = buffers.of(rows(arena, c.dtype(), data, b -> data.get(b).q(arena, c.dtype(), prefill[b] + s,
+                        prefill[b] + s + 1)));
+                long k = buffers.of(rows(arena, c.dtype(), data, b -> data.get(b).k(arena, c.dtype(), prefill[b] + s,
+                        prefill[b] + s + 1)));
+                long v = buffers.of(rows(arena, c.dtype(), data, b -> data.get(b).v(arena, c.dtype(), prefill[b] + s,
+                        prefill[b] + s + 1)));
+                long out = buffers.poisoned((long) prefill.length * qHeads * c.dim() * c.dtype().bytes(), backend);
+                decode.step(q, k, v, out);
+                float[] values = buffers.read(out, arena, c.dtype(), prefill.length, qHeads, c.dim());
+                for (int b = 0; b < prefill.length; b++) {
+                    System.arraycopy(values, b * qHeads * c.dim(), decoded[b], step * qHeads * c.dim(),
+                            qHeads * c.dim());
+                }
+                buffers.release();
+            }
+            for (int b = 0; b < prefill.length; b++) {
+                float[] all = BatchRun.outputs(TestBackends.FORK_JOIN, config, layout, List.of(data.get(b)), 0);
+                float[] expected = Arrays.copyOfRange(all, prefill[b] * qHeads * c.dim(), all.length);
+                assertWithinContract(decoded[b], expected);
+            }
+        } finally {
+            sequences.forEach(DeviceSequence::close);
+        }
+    }
+
+    private static Tensor rows(Arena arena, DType dtype, List<Qkv> data,
+                               java.util.function.IntFunction<Tensor> row) {
+        Tensor first = row.apply(0);
+        Tensor batch = Tensor.allocate(arena, dtype, data.size(), first.heads(), first.dim());
+        for (int b = 0; b < data.size(); b++) {
+            Tensor one = row.apply(b);
+            MemorySegment.copy(one.segment(), 0, batch.segment(), b * one.segment().byteSize(),
+                    one.segment().byteSize());
+        }
+        return batch;
+    }
+
+    private static void assertWithinContract(float[] actual, float[] expected) {
+        assertThat(Errors.maxAbs(actual, expected)).as("max abs difference").isLessThanOrEqualTo(2e-2);
+        assertThat(Errors.meanAbs(actual, expected)).as("mean abs difference").isLessThanOrEqualTo(4e-4);
+    }
+
+    private static MobaConfig config(Case c) {
+        return new MobaConfig(c.blockSize(), c.topK(), Float.NaN, c.dtype(), AttentionMode.MOBA);
+    }
+
+    private static HeadLayout layout(Case c) {
+        return new HeadLayout(c.kvHeads() * c.group(), c.kvHeads(), c.dim());
+    }
+
+    /** Device copies of host tensors for one test, freed together. */
+    private static final class DeviceBuffers implements AutoCloseable {
+
+        private final CudaDevice device;
+        private final List<Long> held = new ArrayList<>();
+
+        DeviceBuffers(CudaDevice device) {
+            this.device = device;
+        }
+
+        long of(Tensor tensor) {
+            long address = device.run(() -> device.allocate(tensor.segment().byteSize()));
+            held.add(address);
+            device.execute(() -> device.upload(tensor.segment(), address));
+            return address;
+        }
+
+        long poisoned(long bytes, CudaBackend backend) {
+            long address = device.run(() -> device.allocate(bytes));
+            held.add(address);
+            device.execute(() -> backend.kernels().fill(address, bytes / Integer.BYTES, POISON));
+            return address;
+        }
+
+        float[] read(long address, Arena arena, DType dtype, int tokens, int heads, int dim) {
+            MemorySegment host = arena.allocate((long) tokens * heads * dim * dtype.bytes());
+            device.execute(() -> device.download(address, host));
+            return Tensor.wrap(host, dtype, tokens, heads, dim).toFloatArray();
+        }
+
+        void release() {
+            device.execute(() -> held.forEach(device::free));
+            held.clear();
+        }
+
+        @Override
+        public void close() {
+            release();
+        }
+    }
+}
