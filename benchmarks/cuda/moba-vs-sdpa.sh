@@ -56,3 +56,5 @@ print(f"compare-decode: batch={moba['batch']} context={moba['tokens']} heads={mo
       f"speedup={sdpa['step_ms'] / moba['step_ms']:.2f} device={moba['device']}")
 PY
 done
+echo "results:"
+cat "$OUT/results.jsonl"

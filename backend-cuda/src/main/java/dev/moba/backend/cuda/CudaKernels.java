@@ -24,6 +24,8 @@ final class CudaKernels implements AutoCloseable {
     static final int TILE_ROWS = 128;
     /** Ints per list record of {@link #attendTiles} ({@code struct TileList}). */
     static final int LIST_INTS = 8;
+    /** The most block means per sequence {@link #gateDecode} scores (they and the query sit in shared memory). */
+    static final int MAX_DECODE_CANDIDATES = 48 * 1024;
     /** Keys per CTA of {@link #decodeAttend}. */
     static final int DECODE_SPLIT = 512;
 
@@ -32,8 +34,8 @@ final class CudaKernels implements AutoCloseable {
                     "moba_decode.cu", "moba_random.cu");
     private static final int GATE_WARPS = 4;
     private static final int ATTEND_WARPS = 4;
-    private static final int TILE_THREADS = 256;
-    private static final int TILE_KEYS = 64;
+    private static final int TILE_THREADS = 128;
+    private static final int TILE_KEYS = 32;
     private static final int TILE_PAD = 8;
     private static final int PLAN_THREADS = 1024;
     private static final int[] GATE_TILE_PICKS = {2, 4, 8, 16};
@@ -52,6 +54,8 @@ final class CudaKernels implements AutoCloseable {
             for (int picks : GATE_TILE_PICKS) {
                 modules.get("moba_gate.cu").allowSharedMemory("gate_tiles_" + picks, gateTileSharedBytes(GATE_TILE_DIM));
             }
+            modules.get("moba_gate.cu").allowSharedMemory("gate_decode",
+                    (MAX_DECODE_CANDIDATES + MAX_ATTEND_DIM) * Float.BYTES);
             for (int dim : new int[] {64, 128}) {
                 for (DType dtype : new DType[] {DType.BF16, DType.FP16}) {
                     modules.get("moba_tiles.cu").allowSharedMemory(tileKernel(dtype, dim), tileSharedBytes(dim));
@@ -107,13 +111,19 @@ final class CudaKernels implements AutoCloseable {
                 tables, positions, blockSize, rowBytes);
     }
 
-    /** Gating of one token per sequence against each sequence's own means ({@code means[b]}, same capacity). */
+    /** Moves every sequence's device position on by one token. */
+    void decodeAdvance(long positions, int batch) {
+        modules.get("moba_decode.cu").launch("decode_advance", blocks(batch, 128), 128, 0, positions, batch);
+    }
+
+    /**
+     * Gating of one token per sequence against each sequence's own means ({@code means[b]}, same capacity): one CTA
+     * per query row. Capacity is at most {@link #MAX_DECODE_CANDIDATES}.
+     */
     void gateDecode(long q, DType qType, int batch, int qHeads, int group, int dim, long positions, int blockSize,
                     long means, int capacity, int picks, long out) {
-        long rows = (long) batch * qHeads;
-        modules.get("moba_gate.cu").launch("gate_decode", (int) ((rows + GATE_WARPS - 1) / GATE_WARPS),
-                GATE_WARPS * 32, 0, q, qType.ordinal(), batch, qHeads, group, dim, positions, blockSize, means,
-                capacity, picks, out);
+        modules.get("moba_gate.cu").launch("gate_decode", batch * qHeads, 256, (dim + capacity) * Float.BYTES, q,
+                qType.ordinal(), batch, qHeads, group, dim, positions, blockSize, means, capacity, picks, out);
     }
 
     /**
@@ -183,6 +193,12 @@ final class CudaKernels implements AutoCloseable {
     void merge(long partOut, long partLse, int rows, int slots, int dim, long out, DType outType, long lse) {
         modules.get("moba_attend.cu").launch("merge_slots", (rows + MERGE_WARPS - 1) / MERGE_WARPS, MERGE_WARPS * 32, 0, partOut, partLse, rows, slots, dim, out,
                 outType.ordinal(), lse);
+    }
+
+    /** {@link #merge} for rows of many partials, one CTA per row (no log-sum-exp out). */
+    void mergeWide(long partOut, long partLse, int rows, int slots, int dim, long out, DType outType) {
+        modules.get("moba_attend.cu").launch("merge_wide", rows, 128, slots * Float.BYTES, partOut, partLse, rows,
+                slots, dim, out, outType.ordinal());
     }
 
     /** Counts the selected (row, slot) pairs per (kv head, history block) into zeroed {@code counts}. */

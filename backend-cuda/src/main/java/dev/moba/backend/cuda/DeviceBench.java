@@ -81,16 +81,17 @@ public final class DeviceBench {
                     for (DeviceSequence sequence : sequences) {
                         sequence.prefill(buffers[0], buffers[1], buffers[2], buffers[3], tokens);
                     }
-                    DeviceDecode step = new DeviceDecode(backend, sequences);
                     long stepQ = (long) batch * heads * dim;
                     long stepKv = (long) batch * kvHeads * dim;
-                    Runnable work = () -> step.step(buffers[0], buffers[1], buffers[2], buffers[3]);
                     device.execute(() -> {
                         backend.kernels().fillNormal(buffers[0], stepQ, dtype, seed + 99);
                         backend.kernels().fillNormal(buffers[1], stepKv, dtype, seed + 100);
                         backend.kernels().fillNormal(buffers[2], stepKv, dtype, seed + 101);
                     });
-                    measure(backend, work, warmup, times);
+                    try (DeviceDecode step = new DeviceDecode(backend, sequences)) {
+                        measure(backend, () -> step.step(buffers[0], buffers[1], buffers[2], buffers[3]), warmup,
+                                times);
+                    }
                 } else {
                     DeviceSequence sequence = sequences.getFirst();
                     measure(backend, () -> sequence.prefill(buffers[0], buffers[1], buffers[2], buffers[3], tokens),

@@ -88,3 +88,38 @@ merge_slots(const float* part_out, const float* part_lse, int rows, int slots, i
     }
     if (lane == 0 && lse) lse[row] = m + logf(total);
 }
+
+// merge_slots for rows with many partials (decode: every selected block split into key ranges): one CTA per row,
+// the weights computed once into shared memory, then each thread sums its columns over all partials with
+// independent loads. Dynamic shared memory: slots floats.
+extern "C" __global__ void merge_wide(const float* part_out, const float* part_lse, int rows, int slots, int dim,
+                                      void* out, int out_dt) {
+    extern __shared__ float weights[];
+    __shared__ float shared_total;
+    long long row = blockIdx.x;
+    const float* pl = part_lse + row * slots;
+    if (threadIdx.x < 32) {
+        float top = -__int_as_float(0x7f800000);
+        for (int s = threadIdx.x; s < slots; s += 32) top = fmaxf(top, pl[s]);
+#pragma unroll
+        for (int o = 16; o > 0; o >>= 1) top = fmaxf(top, __shfl_xor_sync(0xffffffffu, top, o));
+        float total = 0.0f;
+        for (int s = threadIdx.x; s < slots; s += 32) {
+            float w = top == -__int_as_float(0x7f800000) ? 0.0f : expf(pl[s] - top);
+            weights[s] = w;
+            total += w;
+        }
+        total = warp_sum(total);
+        if (threadIdx.x == 0) shared_total = total;
+    }
+    __syncthreads();
+    float scale = shared_total > 0.0f ? 1.0f / shared_total : 0.0f;
+    const float* po = part_out + row * slots * dim;
+    for (int d = threadIdx.x; d < dim; d += blockDim.x) {
+        float acc = 0.0f;
+        for (int s = 0; s < slots; s++) {
+            if (weights[s] > 0.0f) acc = fmaf(weights[s], po[(long long) s * dim + d], acc);
+        }
+        store_elem(out, row * dim + d, out_dt, acc * scale);
+    }
+}

@@ -6,6 +6,13 @@
 
 #define DECODE_WARPS 4
 #define DECODE_SPLIT 512  // keys per CTA
+#define DECODE_UNROLL 4
+
+// Moves every sequence on by one token after a step (the host keeps the same count).
+extern "C" __global__ void decode_advance(int* positions, int batch) {
+    int b = blockIdx.x * blockDim.x + threadIdx.x;
+    if (b < batch) positions[b] += 1;
+}
 
 // Copies each sequence's new key and value row (16 bytes per thread) to position positions[b] of its blocks.
 // k, v: [batch][row_bytes]; tables[b]: the sequence's device block table. Grid: (ceil(pieces / 128), batch).
@@ -67,27 +74,46 @@ __device__ void decode_attend(const u16* q, int q_heads, int group, int kv_heads
     const u16* vb = kb + (long long) block_size * key_stride;
 
     float m = NEG_INF, l = 0.0f, acc[8] = {0, 0, 0, 0, 0, 0, 0, 0};
-    for (int j0 = from; j0 < to; j0 += GROUPS) {  // the same trip count for every lane: the shuffles need all
-        int j = j0 + key_group;
-        bool valid = j < to;
-        float kf[8], vf[8];
-        uint4 kraw = valid ? *(const uint4*) (kb + j * key_stride) : make_uint4(0, 0, 0, 0);
-        uint4 vraw = valid ? *(const uint4*) (vb + j * key_stride) : make_uint4(0, 0, 0, 0);
-        unpack8<BF16>(kraw, kf);
-        float s = 0.0f;
+    // DECODE_UNROLL keys per lane group per step, their loads issued together: the kernel is bound by how many
+    // bytes are in flight. The trip count is the same for every lane, as the shuffles need all of them.
+    for (int j0 = from; j0 < to; j0 += GROUPS * DECODE_UNROLL) {
+        uint4 kraw[DECODE_UNROLL], vraw[DECODE_UNROLL];
 #pragma unroll
-        for (int e = 0; e < 8; e++) s = fmaf(qv[e], kf[e], s);
+        for (int u = 0; u < DECODE_UNROLL; u++) {
+            int j = j0 + u * GROUPS + key_group;
+            kraw[u] = j < to ? *(const uint4*) (kb + j * key_stride) : make_uint4(0, 0, 0, 0);
+            vraw[u] = j < to ? *(const uint4*) (vb + j * key_stride) : make_uint4(0, 0, 0, 0);
+        }
+        float s[DECODE_UNROLL];
 #pragma unroll
-        for (int o = LANES / 2; o > 0; o >>= 1) s += __shfl_xor_sync(0xffffffffu, s, o);
-        if (!valid) continue;
-        s *= scale_log2;
-        float next = fmaxf(m, s);
-        float correction = exp2f(m - next), p = exp2f(s - next);
-        l = l * correction + p;
-        unpack8<BF16>(vraw, vf);
+        for (int u = 0; u < DECODE_UNROLL; u++) {
+            float kf[8];
+            unpack8<BF16>(kraw[u], kf);
+            float dot = 0.0f;
 #pragma unroll
-        for (int e = 0; e < 8; e++) acc[e] = acc[e] * correction + p * vf[e];
-        m = next;
+            for (int e = 0; e < 8; e++) dot = fmaf(qv[e], kf[e], dot);
+#pragma unroll
+            for (int o = LANES / 2; o > 0; o >>= 1) dot += __shfl_xor_sync(0xffffffffu, dot, o);
+            s[u] = j0 + u * GROUPS + key_group < to ? dot * scale_log2 : NEG_INF;
+        }
+        float top = m;
+#pragma unroll
+        for (int u = 0; u < DECODE_UNROLL; u++) top = fmaxf(top, s[u]);
+        if (top == NEG_INF) continue;  // every key of this lane group's step is past the range
+        float correction = exp2f(m - top);
+        l *= correction;
+#pragma unroll
+        for (int e = 0; e < 8; e++) acc[e] *= correction;
+#pragma unroll
+        for (int u = 0; u < DECODE_UNROLL; u++) {
+            float p = exp2f(s[u] - top);
+            float vf[8];
+            unpack8<BF16>(vraw[u], vf);
+            l += p;
+#pragma unroll
+            for (int e = 0; e < 8; e++) acc[e] = fmaf(p, vf[e], acc[e]);
+        }
+        m = top;
     }
     if (lane_in_key == 0) {
         group_m[key_group] = m;

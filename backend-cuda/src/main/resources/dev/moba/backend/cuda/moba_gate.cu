@@ -78,19 +78,70 @@ gate_topk(const void* q, int q_dt, int n, int q_heads, int group, int dim, int f
              picks, chosen[warp], out + row * picks);
 }
 
-// Decode: one token for each of `batch` sequences, one warp per (sequence, head). positions[b] is the token's
-// position, means[b] the sequence's summary matrices (capacity columns each). q: [batch][qHeads][dim].
-extern "C" __global__ void __launch_bounds__(GATE_WARPS * 32)
+// Decode: one token for each of `batch` sequences, one CTA of GATE_DECODE_THREADS per (sequence, head), so that a
+// small batch still spreads over the GPU: each thread scores a stripe of the candidates (fp32, dimension order)
+// into shared memory, then `picks` rounds of a CTA-wide arg-max take the best (ties to the lower block).
+// positions[b] is the token's position, means[b] the sequence's summary matrices (capacity columns each);
+// q: [batch][qHeads][dim]. Dynamic shared memory: dim + max candidates floats.
+#define GATE_DECODE_THREADS 256
+extern "C" __global__ void __launch_bounds__(GATE_DECODE_THREADS)
 gate_decode(const void* q, int q_dt, int batch, int q_heads, int group, int dim, const int* positions,
             int block_size, const u64* means, int capacity, int picks, int* out) {
-    __shared__ int chosen[GATE_WARPS][GATE_MAX_PICKS];
-    int warp = threadIdx.x >> 5;
-    long long row = (long long) blockIdx.x * GATE_WARPS + warp;
-    if (row >= (long long) batch * q_heads) return;
+    extern __shared__ float decode_shared[];
+    __shared__ float best_score[GATE_DECODE_THREADS / 32];
+    __shared__ int best_index[GATE_DECODE_THREADS / 32];
+    __shared__ int chosen[GATE_MAX_PICKS];
+    float* qs = decode_shared;
+    float* scores = decode_shared + dim;
+    long long row = blockIdx.x;
     int b = (int) (row / q_heads), h = (int) (row % q_heads), kh = h / group;
+    int candidates = positions[b] / block_size;
     const float* head_means = (const float*) means[b] + (long long) kh * dim * capacity;
-    gate_row(q, row * dim, q_dt, dim, positions[b] / block_size, head_means, capacity, picks, chosen[warp],
-             out + row * picks);
+    for (int d = threadIdx.x; d < dim; d += blockDim.x) qs[d] = load_elem(q, row * dim + d, q_dt);
+    __syncthreads();
+    for (int c = threadIdx.x; c < candidates; c += blockDim.x) {
+        float s = 0.0f;
+        for (int d = 0; d < dim; d++) s = fmaf(qs[d], head_means[(long long) d * capacity + c], s);
+        scores[c] = s;
+    }
+    __syncthreads();
+    int lane = threadIdx.x & 31, warp = threadIdx.x >> 5;
+    int rounds = min(picks, candidates);  // a chosen candidate is marked -inf, so never past the candidates
+    for (int p = 0; p < rounds; p++) {
+        float s = -__int_as_float(0x7f800000);
+        int i = 0x7fffffff;
+        for (int c = threadIdx.x; c < candidates; c += blockDim.x) {
+            if (gate_better(scores[c], c, s, i)) { s = scores[c]; i = c; }
+        }
+#pragma unroll
+        for (int o = 16; o > 0; o >>= 1) {
+            float so = __shfl_xor_sync(0xffffffffu, s, o);
+            int io = __shfl_xor_sync(0xffffffffu, i, o);
+            if (gate_better(so, io, s, i)) { s = so; i = io; }
+        }
+        if (lane == 0) { best_score[warp] = s; best_index[warp] = i; }
+        __syncthreads();
+        if (threadIdx.x == 0) {
+            for (int w = 1; w < GATE_DECODE_THREADS / 32; w++) {
+                if (gate_better(best_score[w], best_index[w], s, i)) { s = best_score[w]; i = best_index[w]; }
+            }
+            chosen[p] = i < candidates ? i : -1;
+            if (i < candidates) scores[i] = -__int_as_float(0x7f800000);
+        }
+        __syncthreads();
+    }
+    if (threadIdx.x == 0) {
+        int* dst = out + row * picks;
+        int count = 0;
+        for (int p = 0; p < rounds; p++) {
+            int blk = chosen[p];
+            if (blk < 0) continue;
+            int k = count++;
+            while (k > 0 && dst[k - 1] > blk) { dst[k] = dst[k - 1]; k--; }
+            dst[k] = blk;
+        }
+        for (int p = count; p < picks; p++) dst[p] = -1;
+    }
 }
 
 #define GATE_TILE 64

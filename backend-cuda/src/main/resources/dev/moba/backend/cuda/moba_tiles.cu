@@ -8,11 +8,11 @@
 #include "moba_common.cuh"
 #include "moba_lists.cuh"
 
-#define TILE_MT 1   // m-tiles of 16 rows per warp: two would share each V fragment, but spill at dim 128
-#define TILE_WARPS 8
+#define TILE_MT 2   // m-tiles of 16 rows per warp: every K and V fragment a warp loads serves both
+#define TILE_WARPS 4
 #define TILE_THREADS (TILE_WARPS * 32)
 #define TILE_ROWS (TILE_WARPS * TILE_MT * 16)
-#define TILE_KEYS 64
+#define TILE_KEYS 32  // keys per chunk: 64 would hold twice the scores in registers, and spill at dim 128
 #define TILE_PAD 8
 
 __device__ __forceinline__ u32 smem_address(const void* p) { return (u32) __cvta_generic_to_shared(p); }
@@ -135,7 +135,7 @@ __device__ void attend_tile(const u16* q, int q_heads, int first, const u64* blo
     load_chunk<D>(vs, vbase, key_stride, 0, limit);
     async_commit();
 
-    // Each warp owns TILE_MT m-tiles of 16 rows; every V fragment it loads feeds all of them.
+    // Each warp owns TILE_MT m-tiles of 16 rows; every K and V fragment it loads feeds all of them.
     int warp = threadIdx.x >> 5, lane = threadIdx.x & 31;
     int g = lane >> 2, t = lane & 3;
     int keys[TILE_MT][2];
@@ -173,38 +173,47 @@ __device__ void attend_tile(const u16* q, int q_heads, int first, const u64* blo
         const u16* kc = ks + stage * TILE_KEYS * STRIDE;
         const u16* vc = vs + stage * TILE_KEYS * STRIDE;
 
-        // Scores and softmax one m-tile at a time (registers), then one pass over V shared by all m-tiles.
+        // Scores of all m-tiles, each K fragment loaded once for all of them; then the softmax per m-tile, and one
+        // pass over V whose fragments also serve every m-tile.
         int j0 = c * TILE_KEYS;
+        float s[TILE_MT][TILE_KEYS / 8][4];
+#pragma unroll
+        for (int mt = 0; mt < TILE_MT; mt++)
+#pragma unroll
+            for (int n = 0; n < TILE_KEYS / 8; n++) s[mt][n][0] = s[mt][n][1] = s[mt][n][2] = s[mt][n][3] = 0.0f;
+#pragma unroll
+        for (int k = 0; k < D / 16; k += 2) {
+            u32 qa[TILE_MT][2][4];
+#pragma unroll
+            for (int mt = 0; mt < TILE_MT; mt++) {
+                const u16* qrow = qs + ((warp * TILE_MT + mt) * 16 + (lane & 15)) * STRIDE + (lane >> 4) * 8;
+                ldmatrix_x4(qa[mt][0], qrow + k * 16);
+                ldmatrix_x4(qa[mt][1], qrow + (k + 1) * 16);
+            }
+#pragma unroll
+            for (int n = 0; n < TILE_KEYS / 8; n++) {
+                u32 b[4];
+                ldmatrix_x4(b, kc + (n * 8 + (lane & 7)) * STRIDE + k * 16 + (lane >> 3) * 8);
+#pragma unroll
+                for (int mt = 0; mt < TILE_MT; mt++) {
+                    mma<BF16>(s[mt][n], qa[mt][0], b[0], b[1]);
+                    mma<BF16>(s[mt][n], qa[mt][1], b[2], b[3]);
+                }
+            }
+        }
         u32 p[TILE_MT][TILE_KEYS / 16][4];
 #pragma unroll
         for (int mt = 0; mt < TILE_MT; mt++) {
-            float s[TILE_KEYS / 8][4];
-#pragma unroll
-            for (int n = 0; n < TILE_KEYS / 8; n++) s[n][0] = s[n][1] = s[n][2] = s[n][3] = 0.0f;
-            const u16* qrow = qs + ((warp * TILE_MT + mt) * 16 + (lane & 15)) * STRIDE + (lane >> 4) * 8;
-#pragma unroll
-            for (int k = 0; k < D / 16; k += 2) {
-                u32 qa[2][4];
-                ldmatrix_x4(qa[0], qrow + k * 16);
-                ldmatrix_x4(qa[1], qrow + (k + 1) * 16);
-#pragma unroll
-                for (int n = 0; n < TILE_KEYS / 8; n++) {
-                    u32 b[4];
-                    ldmatrix_x4(b, kc + (n * 8 + (lane & 7)) * STRIDE + k * 16 + (lane >> 3) * 8);
-                    mma<BF16>(s[n], qa[0], b[0], b[1]);
-                    mma<BF16>(s[n], qa[1], b[2], b[3]);
-                }
-            }
             float top0 = NEG_INF, top1 = NEG_INF;
 #pragma unroll
             for (int n = 0; n < TILE_KEYS / 8; n++) {
 #pragma unroll
                 for (int e = 0; e < 2; e++) {
                     int key = j0 + n * 8 + 2 * t + e;
-                    s[n][e] = key < keys[mt][0] ? s[n][e] * scale_log2 : NEG_INF;
-                    s[n][2 + e] = key < keys[mt][1] ? s[n][2 + e] * scale_log2 : NEG_INF;
-                    top0 = fmaxf(top0, s[n][e]);
-                    top1 = fmaxf(top1, s[n][2 + e]);
+                    s[mt][n][e] = key < keys[mt][0] ? s[mt][n][e] * scale_log2 : NEG_INF;
+                    s[mt][n][2 + e] = key < keys[mt][1] ? s[mt][n][2 + e] * scale_log2 : NEG_INF;
+                    top0 = fmaxf(top0, s[mt][n][e]);
+                    top1 = fmaxf(top1, s[mt][n][2 + e]);
                 }
             }
 #pragma unroll
@@ -221,12 +230,12 @@ __device__ void attend_tile(const u16* q, int q_heads, int first, const u64* blo
             float sum0 = 0.0f, sum1 = 0.0f;
 #pragma unroll
             for (int n = 0; n < TILE_KEYS / 8; n++) {
-                s[n][0] = exp2f(s[n][0] - use0);
-                s[n][1] = exp2f(s[n][1] - use0);
-                s[n][2] = exp2f(s[n][2] - use1);
-                s[n][3] = exp2f(s[n][3] - use1);
-                sum0 += s[n][0] + s[n][1];
-                sum1 += s[n][2] + s[n][3];
+                s[mt][n][0] = exp2f(s[mt][n][0] - use0);
+                s[mt][n][1] = exp2f(s[mt][n][1] - use0);
+                s[mt][n][2] = exp2f(s[mt][n][2] - use1);
+                s[mt][n][3] = exp2f(s[mt][n][3] - use1);
+                sum0 += s[mt][n][0] + s[mt][n][1];
+                sum1 += s[mt][n][2] + s[mt][n][3];
             }
             l[mt][0] = l[mt][0] * corr0 + sum0;
             l[mt][1] = l[mt][1] * corr1 + sum1;
@@ -239,10 +248,10 @@ __device__ void attend_tile(const u16* q, int q_heads, int first, const u64* blo
             }
 #pragma unroll
             for (int kk = 0; kk < TILE_KEYS / 16; kk++) {
-                p[mt][kk][0] = pack2<BF16>(s[2 * kk][0], s[2 * kk][1]);
-                p[mt][kk][1] = pack2<BF16>(s[2 * kk][2], s[2 * kk][3]);
-                p[mt][kk][2] = pack2<BF16>(s[2 * kk + 1][0], s[2 * kk + 1][1]);
-                p[mt][kk][3] = pack2<BF16>(s[2 * kk + 1][2], s[2 * kk + 1][3]);
+                p[mt][kk][0] = pack2<BF16>(s[mt][2 * kk][0], s[mt][2 * kk][1]);
+                p[mt][kk][1] = pack2<BF16>(s[mt][2 * kk][2], s[mt][2 * kk][3]);
+                p[mt][kk][2] = pack2<BF16>(s[mt][2 * kk + 1][0], s[mt][2 * kk + 1][1]);
+                p[mt][kk][3] = pack2<BF16>(s[mt][2 * kk + 1][2], s[mt][2 * kk + 1][3]);
             }
         }
 #pragma unroll

@@ -75,13 +75,14 @@ class DeviceSequenceTest {
     void decodeMatchesTheJavaBackend(Case c, int[] prefill, int steps) {
         MobaConfig config = config(c);
         HeadLayout layout = layout(c);
-        int qHeads = layout.qHeads();
+        int row = layout.qHeads() * c.dim();
         List<Qkv> data = new ArrayList<>();
         for (int b = 0; b < prefill.length; b++) {
-            data.add(new RandomTensors(c.seed() + b).qkv(prefill[b] + steps, qHeads, c.kvHeads(), c.dim()));
+            data.add(new RandomTensors(c.seed() + b).qkv(prefill[b] + steps, layout.qHeads(), c.kvHeads(), c.dim()));
         }
         CudaBackend backend = CudaBackends.shared();
         List<DeviceSequence> sequences = new ArrayList<>();
+        float[][] decoded = new float[prefill.length][steps * row];
         try (Arena arena = Arena.ofConfined(); DeviceBuffers buffers = new DeviceBuffers(backend.device())) {
             for (int b = 0; b < prefill.length; b++) {
                 DeviceSequence sequence = new DeviceSequence(backend, config, layout, prefill[b] + steps);
@@ -91,32 +92,30 @@ class DeviceSequenceTest {
                         buffers.of(data.get(b).v(arena, c.dtype(), 0, prefill[b])),
                         buffers.poisoned(q.segment().byteSize(), backend), prefill[b]);
             }
-            DeviceDecode decode = new DeviceDecode(backend, sequences);
-            float[][] decoded = new float[prefill.length][steps * qHeads * c.dim()];
-            for (int step = 0; step < steps; step++) {
-                int s = step;
-                long q = buffers.of(rows(arena, c.dtype(), data, b -> data.get(b).q(arena, c.dtype(), prefill[b] + s,
-                        prefill[b] + s + 1)));
-                long k = buffers.of(rows(arena, c.dtype(), data, b -> data.get(b).k(arena, c.dtype(), prefill[b] + s,
-                        prefill[b] + s + 1)));
-                long v = buffers.of(rows(arena, c.dtype(), data, b -> data.get(b).v(arena, c.dtype(), prefill[b] + s,
-                        prefill[b] + s + 1)));
-                long out = buffers.poisoned((long) prefill.length * qHeads * c.dim() * c.dtype().bytes(), backend);
-                decode.step(q, k, v, out);
-                float[] values = buffers.read(out, arena, c.dtype(), prefill.length, qHeads, c.dim());
-                for (int b = 0; b < prefill.length; b++) {
-                    System.arraycopy(values, b * qHeads * c.dim(), decoded[b], step * qHeads * c.dim(),
-                            qHeads * c.dim());
+            try (DeviceDecode decode = new DeviceDecode(backend, sequences)) {
+                for (int step = 0; step < steps; step++) {
+                    int s = step;
+                    long q = buffers.of(rows(arena, c.dtype(), data,
+                            b -> data.get(b).q(arena, c.dtype(), prefill[b] + s, prefill[b] + s + 1)));
+                    long k = buffers.of(rows(arena, c.dtype(), data,
+                            b -> data.get(b).k(arena, c.dtype(), prefill[b] + s, prefill[b] + s + 1)));
+                    long v = buffers.of(rows(arena, c.dtype(), data,
+                            b -> data.get(b).v(arena, c.dtype(), prefill[b] + s, prefill[b] + s + 1)));
+                    long out = buffers.poisoned((long) prefill.length * row * c.dtype().bytes(), backend);
+                    decode.step(q, k, v, out);
+                    float[] values = buffers.read(out, arena, c.dtype(), prefill.length, layout.qHeads(), c.dim());
+                    for (int b = 0; b < prefill.length; b++) {
+                        System.arraycopy(values, b * row, decoded[b], step * row, row);
+                    }
+                    buffers.release();
                 }
-                buffers.release();
-            }
-            for (int b = 0; b < prefill.length; b++) {
-                float[] all = BatchRun.outputs(TestBackends.FORK_JOIN, config, layout, List.of(data.get(b)), 0);
-                float[] expected = Arrays.copyOfRange(all, prefill[b] * qHeads * c.dim(), all.length);
-                assertWithinContract(decoded[b], expected);
             }
         } finally {
             sequences.forEach(DeviceSequence::close);
+        }
+        for (int b = 0; b < prefill.length; b++) {
+            float[] all = BatchRun.outputs(TestBackends.FORK_JOIN, config, layout, List.of(data.get(b)), 0);
+            assertWithinContract(decoded[b], Arrays.copyOfRange(all, prefill[b] * row, all.length));
         }
     }
 
