@@ -19,17 +19,27 @@ import org.bytedeco.javacpp.IntPointer;
 import org.bytedeco.javacpp.LongPointer;
 import org.bytedeco.javacpp.Pointer;
 import org.bytedeco.javacpp.PointerPointer;
-import org.bytedeco.javacpp.PointerScope;
 
 /** A loaded CUBIN and its kernels, launched by name on the default stream (inside {@link CudaDevice#run}). */
 final class KernelModule implements AutoCloseable {
 
+    private static final int MAX_ARGUMENTS = 24;
+
     private final CUmod_st module = new CUmod_st();
     private final Map<String, CUfunc_st> functions = new HashMap<>();
+    // One 8-byte slot per argument and the array of their addresses the driver reads: allocated once and reused by
+    // every launch (the driver copies the values at launch, and launches run one at a time under the device lock),
+    // so a launch allocates no native memory.
+    private final LongPointer[] slots = new LongPointer[MAX_ARGUMENTS];
+    private final PointerPointer<Pointer> params = new PointerPointer<>(MAX_ARGUMENTS);
 
     KernelModule(byte[] cubin) {
         try (BytePointer image = new BytePointer(cubin)) {
             check(cuModuleLoadData(module, image), "cuModuleLoadData");
+        }
+        for (int i = 0; i < MAX_ARGUMENTS; i++) {
+            slots[i] = new LongPointer(1);
+            params.put(i, slots[i]);
         }
     }
 
@@ -43,20 +53,20 @@ final class KernelModule implements AutoCloseable {
 
     /** {@link #launch(String, int, int, int, Object...)} on a grid of {@code gridX x gridY x gridZ} CTAs. */
     void launchGrid(String kernel, int gridX, int gridY, int gridZ, int block, int sharedBytes, Object... args) {
-        CUfunc_st function = functions.computeIfAbsent(kernel, this::function);
-        try (PointerScope scope = new PointerScope()) {
-            PointerPointer<Pointer> params = new PointerPointer<>(args.length);
-            for (int i = 0; i < args.length; i++) {
-                params.put(i, switch (args[i]) {
-                    case Long value -> new LongPointer(1).put(value);
-                    case Integer value -> new IntPointer(1).put(value);
-                    case Float value -> new FloatPointer(1).put(value);
-                    default -> throw new IllegalArgumentException("unsupported kernel argument " + args[i]);
-                });
-            }
-            check(cuLaunchKernel(function, gridX, gridY, gridZ, block, 1, 1, sharedBytes, (CUstream_st) null, params,
-                    (PointerPointer<?>) null), "launching " + kernel);
+        if (args.length > MAX_ARGUMENTS) {
+            throw new IllegalArgumentException(kernel + " takes " + args.length + " arguments, at most " + MAX_ARGUMENTS);
         }
+        CUfunc_st function = functions.computeIfAbsent(kernel, this::function);
+        for (int i = 0; i < args.length; i++) {
+            switch (args[i]) {
+                case Long value -> slots[i].put(0, value);
+                case Integer value -> new IntPointer(slots[i]).put(0, value);
+                case Float value -> new FloatPointer(slots[i]).put(0, value);
+                default -> throw new IllegalArgumentException("unsupported kernel argument " + args[i]);
+            }
+        }
+        check(cuLaunchKernel(function, gridX, gridY, gridZ, block, 1, 1, sharedBytes, (CUstream_st) null, params,
+                (PointerPointer<?>) null), "launching " + kernel);
     }
 
     /** Lets {@code kernel} use up to {@code bytes} of dynamic shared memory (past the default 48 KB). */
@@ -74,5 +84,9 @@ final class KernelModule implements AutoCloseable {
     @Override
     public void close() {
         cuModuleUnload(module);
+        params.close();
+        for (LongPointer slot : slots) {
+            slot.close();
+        }
     }
 }

@@ -212,6 +212,7 @@ __device__ void gate_tile(const void* q, int q_dt, int n, int q_heads, int group
         for (int a = 0; a < 4; a++)
 #pragma unroll
             for (int b = 0; b < 4; b++) acc[a][b] = 0.0f;
+#pragma unroll 4
         for (int d = 0; d < dim; d++) {
             float4 qv = *(const float4*) (qs + d * GATE_QS + ty * 4);
             float4 mv = *(const float4*) (ms + d * GATE_TILE + tx * 4);
