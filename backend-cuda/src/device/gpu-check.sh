@@ -1,7 +1,11 @@
 #!/usr/bin/env bash
-# Runs the CUDA backend's checks on the GPU machine from a carried .device/ pack (see backend-cuda/README.md):
-# `bin/moba verify --backend cuda` on every golden case (fp32 and bf16, one-shot, --chunk 1 and --chunk 300),
-# then the GPU tests. Logs go to $OUT when it is set.
+# Runs the CUDA backend's checks on the GPU machine from a carried .device/ pack: `bin/moba verify --backend cuda`
+# on every golden case (fp32 and bf16, one-shot, --chunk 1 and --chunk 300), then the GPU tests. Logs go to $OUT
+# when it is set. Make the pack on the build machine from the project root:
+#   ./mvnw -q -DskipTests install && ./mvnw -q -pl backend-cuda test-compile dependency:copy-dependencies \
+#       -DincludeScope=test
+#   JRE_MODULES=java.desktop ../shared/tools/device-pack backend-cuda/target/dependency
+# (the pack must stay small: leave out jars the run does not need, e.g. byte-buddy).
 set -uo pipefail
 cd "$(dirname "$0")/../../.."
 OUT=${OUT:-/tmp/moba-gpu-check}

@@ -1,10 +1,8 @@
 package dev.moba.backend.cpu;
 
-import static org.assertj.core.api.Assertions.assertThat;
-
 import dev.moba.tensor.DType;
 import dev.moba.tensor.Tensor;
-import dev.moba.testing.Errors;
+import dev.moba.testing.Within;
 import dev.moba.testing.GoldenCases;
 import dev.moba.verify.CorePath;
 import dev.moba.verify.GoldenCase;
@@ -38,12 +36,7 @@ class OneDnnGoldenTest {
             Tensor out = new CorePath(OneDnnBackends.of(threads), dtype, chunk).output(c, arena);
             float[] actual = out.toFloatArray();
             float[] expected = c.expected().toFloatArray();
-            if (dtype == DType.FP32) {
-                assertThat(Errors.maxAbs(actual, expected)).as("max abs error").isLessThanOrEqualTo(1e-5);
-            } else {
-                assertThat(Errors.maxAbs(actual, expected)).as("max abs error").isLessThanOrEqualTo(2e-2);
-                assertThat(Errors.meanAbs(actual, expected)).as("mean abs error").isLessThanOrEqualTo(4e-4);
-            }
+            Within.tolerance(dtype, actual, expected);
         }
     }
 }

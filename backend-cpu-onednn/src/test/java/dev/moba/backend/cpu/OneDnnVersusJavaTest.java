@@ -1,14 +1,12 @@
 package dev.moba.backend.cpu;
 
-import static org.assertj.core.api.Assertions.assertThat;
-
 import dev.moba.config.AttentionMode;
 import dev.moba.config.HeadLayout;
 import dev.moba.config.MobaConfig;
 import dev.moba.spi.Backend;
 import dev.moba.tensor.DType;
 import dev.moba.testing.BatchRun;
-import dev.moba.testing.Errors;
+import dev.moba.testing.Within;
 import dev.moba.testing.Qkv;
 import dev.moba.testing.RandomTensors;
 import dev.moba.testing.TestBackends;
@@ -51,10 +49,9 @@ class OneDnnVersusJavaTest {
         float[] expected = run(TestBackends.FORK_JOIN, c);
         float[] actual = run(onednn, c);
         if (c.dtype() == DType.BF16 && onednn.bf16Kernels()) {
-            assertThat(Errors.maxAbs(actual, expected)).as("max abs difference").isLessThanOrEqualTo(2e-2);
-            assertThat(Errors.meanAbs(actual, expected)).as("mean abs difference").isLessThanOrEqualTo(4e-4);
+            Within.sixteenBitBounds(actual, expected);
         } else {
-            assertThat(Errors.maxAbs(actual, expected)).as("max abs difference").isLessThanOrEqualTo(1e-5);
+            Within.tolerance(DType.FP32, actual, expected);
         }
     }
 

@@ -7,6 +7,20 @@
 
 __device__ __forceinline__ bool gate_better(float s, int i, float t, int j) { return s > t || (s == t && i < j); }
 
+// Inserts candidate c with score s into a best-first list of N held in registers (compile-time indices only).
+template <int N>
+__device__ __forceinline__ void gate_insert(float (&best)[N], int (&index)[N], float s, int c) {
+    int place = 0;
+#pragma unroll
+    for (int k = 0; k < N; k++) place += gate_better(best[k], index[k], s, c) ? 1 : 0;
+#pragma unroll
+    for (int k = N - 1; k > 0; k--) {
+        if (k > place) { best[k] = best[k - 1]; index[k] = index[k - 1]; }
+        if (k == place) { best[k] = s; index[k] = c; }
+    }
+    if (place == 0) { best[0] = s; index[0] = c; }
+}
+
 // One warp selects for one query row (q_row, dim values in q_dt) among `candidates` blocks whose means are the
 // columns of head_means ([dim][capacity]); each lane keeps its own best GATE_MAX_PICKS candidates in registers and
 // the warp then merges the lanes' lists, so no score matrix is ever written. `chosen` is the warp's scratch.
@@ -22,15 +36,7 @@ __device__ void gate_row(const void* q, long long q0, int q_dt, int dim, int can
         const float* m = head_means + c;
         float s = 0.0f;
         for (int d = 0; d < dim; d++) s = fmaf(load_elem(q, q0 + d, q_dt), m[(long long) d * capacity], s);
-        int place = 0;
-#pragma unroll
-        for (int k = 0; k < GATE_MAX_PICKS; k++) place += gate_better(best[k], index[k], s, c) ? 1 : 0;
-#pragma unroll
-        for (int k = GATE_MAX_PICKS - 1; k > 0; k--) {
-            if (k > place) { best[k] = best[k - 1]; index[k] = index[k - 1]; }
-            if (k == place) { best[k] = s; index[k] = c; }
-        }
-        if (place == 0) { best[0] = s; index[0] = c; }
+        gate_insert(best, index, s, c);
     }
 
     for (int p = 0; p < picks; p++) {
@@ -236,16 +242,7 @@ __device__ void gate_tile(const void* q, int q_dt, int n, int q_heads, int group
             for (int j = 0; j < limit; j++) {
                 float s = row[j];
                 int c = c0 + j;
-                if (!gate_better(s, c, best[PICKS - 1], index[PICKS - 1])) continue;
-                int place = 0;
-#pragma unroll
-                for (int k = 0; k < PICKS; k++) place += gate_better(best[k], index[k], s, c) ? 1 : 0;
-#pragma unroll
-                for (int k = PICKS - 1; k > 0; k--) {
-                    if (k > place) { best[k] = best[k - 1]; index[k] = index[k - 1]; }
-                    if (k == place) { best[k] = s; index[k] = c; }
-                }
-                if (place == 0) { best[0] = s; index[0] = c; }
+                if (gate_better(s, c, best[PICKS - 1], index[PICKS - 1])) gate_insert(best, index, s, c);
             }
         }
     }

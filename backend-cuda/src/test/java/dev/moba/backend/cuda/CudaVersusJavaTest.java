@@ -8,6 +8,7 @@ import dev.moba.config.MobaConfig;
 import dev.moba.tensor.DType;
 import dev.moba.testing.BatchRun;
 import dev.moba.testing.Errors;
+import dev.moba.testing.Within;
 import dev.moba.testing.Qkv;
 import dev.moba.testing.RandomTensors;
 import dev.moba.testing.TestBackends;
@@ -61,10 +62,9 @@ class CudaVersusJavaTest {
         float[] expected = BatchRun.outputs(TestBackends.FORK_JOIN, config, layout, data, c.chunk());
         float[] actual = BatchRun.outputs(CudaBackends.shared(), config, layout, data, c.chunk());
         if (CudaKernels.tilesSupport(c.dtype(), c.dim())) {
-            assertThat(Errors.maxAbs(actual, expected)).as("max abs difference").isLessThanOrEqualTo(2e-2);
-            assertThat(Errors.meanAbs(actual, expected)).as("mean abs difference").isLessThanOrEqualTo(4e-4);
+            Within.sixteenBitBounds(actual, expected);
         } else {
-            assertThat(Errors.maxAbs(actual, expected)).as("max abs difference").isLessThanOrEqualTo(1e-5);
+            Within.tolerance(DType.FP32, actual, expected);
         }
     }
 
