@@ -170,8 +170,8 @@ __device__ __forceinline__ void gate_load_means(float* ms, const float* head_mea
 
 // The same selection for head dimensions up to 128, as a register-tiled product: a CTA scores 64 tokens of one
 // head against 64 candidate blocks at a time (each thread a 4 x 4 patch, fp32 FMAs in dimension order, operands
-// from shared memory), and threads 0..63 each keep one token's best PICKS blocks in registers, so no score matrix
-// leaves the CTA. Grid: (ceil(n / 64), qHeads). Dynamic shared memory: (dim * (68 + 64) + 64 * 65) floats.
+// from shared memory), and four threads per token keep its best PICKS blocks in registers, merged at the end, so no
+// score matrix leaves the CTA. Grid: (ceil(n / 64), qHeads). Dynamic shared memory: (dim * (68 + 64) + 64 * 65) floats.
 template <int PICKS>
 __device__ void gate_tile(const void* q, int q_dt, int n, int q_heads, int group, int dim, int first, int block_size,
                           const float* means, int capacity, int picks, int* out) {
@@ -201,7 +201,9 @@ __device__ void gate_tile(const void* q, int q_dt, int n, int q_heads, int group
         }
     }
     int most = (first + t0 + tokens - 1) / block_size;   // candidates of the tile's last token
-    int own = threadIdx.x < tokens ? (first + t0 + threadIdx.x) / block_size : 0;
+    // Four threads rank each token's candidates (every fourth column each) and merge their lists at the end.
+    int token = threadIdx.x / 4, quarter = threadIdx.x % 4;
+    int own = token < tokens ? (first + t0 + token) / block_size : 0;
     float best[PICKS];
     int index[PICKS];
 #pragma unroll
@@ -236,23 +238,42 @@ __device__ void gate_tile(const void* q, int q_dt, int n, int q_heads, int group
         __syncthreads();
         // The next chunk of means streams in while the scores of this one are ranked.
         if (c0 + GATE_TILE < most) gate_load_means(ms, head_means, capacity, dim, c0 + GATE_TILE, most);
-        if (threadIdx.x < tokens) {
+        {
             int limit = min(GATE_TILE, own - c0);
-            const float* row = sc + threadIdx.x * (GATE_TILE + 1);
-            for (int j = 0; j < limit; j++) {
+            const float* row = sc + token * (GATE_TILE + 1);
+            for (int j = quarter; j < limit; j += 4) {
                 float s = row[j];
                 int c = c0 + j;
                 if (gate_better(s, c, best[PICKS - 1], index[PICKS - 1])) gate_insert(best, index, s, c);
             }
         }
     }
-    if (threadIdx.x < tokens) {
-        int* dst = out + ((long long) (t0 + threadIdx.x) * q_heads + h) * picks;
+    int chosen[PICKS];
+#pragma unroll
+    for (int p = 0; p < PICKS; p++) {  // the best of the four lists, PICKS times
+        float s = best[0];
+        int i = index[0];
+#pragma unroll
+        for (int o = 1; o < 4; o <<= 1) {
+            float so = __shfl_xor_sync(0xffffffffu, s, o);
+            int io = __shfl_xor_sync(0xffffffffu, i, o);
+            if (gate_better(so, io, s, i)) { s = so; i = io; }
+        }
+        chosen[p] = i;
+        if (index[0] == i) {
+#pragma unroll
+            for (int k = 0; k < PICKS - 1; k++) { best[k] = best[k + 1]; index[k] = index[k + 1]; }
+            best[PICKS - 1] = -__int_as_float(0x7f800000);
+            index[PICKS - 1] = 0x7fffffff;
+        }
+    }
+    if (quarter == 0 && token < tokens) {
+        int* dst = out + ((long long) (t0 + token) * q_heads + h) * picks;
         int count = 0;
 #pragma unroll
         for (int k = 0; k < PICKS; k++) {
-            if (k >= picks || index[k] >= own) continue;
-            int b = index[k];
+            if (k >= picks || chosen[k] >= own) continue;
+            int b = chosen[k];
             int at = count++;
             while (at > 0 && dst[at - 1] > b) { dst[at] = dst[at - 1]; at--; }
             dst[at] = b;
