@@ -42,6 +42,14 @@ final class CudaBackend implements Backend {
         this.fallback = new JavaBackend(options);
     }
 
+    /** {@code backend} as the CUDA backend, or an error saying it is another one. */
+    static CudaBackend of(Backend backend) {
+        if (backend instanceof CudaBackend cuda) {
+            return cuda;
+        }
+        throw new IllegalArgumentException("device sequences run on the CUDA backend, not on '" + backend.id() + "'");
+    }
+
     @Override
     public String id() {
         return CudaBackendProvider.ID;

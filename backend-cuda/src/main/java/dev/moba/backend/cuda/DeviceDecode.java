@@ -2,6 +2,7 @@ package dev.moba.backend.cuda;
 
 import dev.moba.config.HeadLayout;
 import dev.moba.config.MobaConfig;
+import dev.moba.spi.Backend;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
@@ -17,13 +18,18 @@ import java.util.List;
  * <p>All sequences share one configuration and head layout. Tensors are {@code [batch][heads][headDim]} in the
  * storage type; row {@code b} belongs to sequence {@code b}.
  */
-final class DeviceDecode implements AutoCloseable {
+public final class DeviceDecode implements AutoCloseable {
 
     private final CudaBackend backend;
     private final List<DeviceSequence> sequences;
     private final MobaConfig config;
     private final HeadLayout layout;
     private long state;
+
+    /** A decode batch of {@code sequences}, opened on {@code backend} (the CUDA backend) and prefilled. */
+    public DeviceDecode(Backend backend, List<DeviceSequence> sequences) {
+        this(CudaBackend.of(backend), sequences);
+    }
 
     DeviceDecode(CudaBackend backend, List<DeviceSequence> sequences) {
         if (sequences.isEmpty()) {
@@ -48,7 +54,7 @@ final class DeviceDecode implements AutoCloseable {
     }
 
     /** Appends and attends one token per sequence, asynchronously on the default stream. */
-    void step(long q, long k, long v, long out) {
+    public void step(long q, long k, long v, long out) {
         backend.device().execute(() -> {
             int batch = sequences.size();
             int blockSize = config.blockSize();

@@ -3,6 +3,7 @@ package dev.moba.backend.cuda;
 import dev.moba.config.HeadLayout;
 import dev.moba.config.MobaConfig;
 import dev.moba.gating.GateRequest;
+import dev.moba.spi.Backend;
 import dev.moba.spi.KvSpec;
 import dev.moba.tensor.DType;
 
@@ -15,10 +16,11 @@ import dev.moba.tensor.DType;
  * causally, folding the partials into the output as it stores it. Nothing crosses to the host and the only
  * synchronisation is the caller's.
  *
- * <p>Tensors are {@code [tokens][heads][headDim]} in the configured storage type (bf16 or fp16), head dimension 64
- * or 128. The block means are kept in the gate's layout for up to {@code maxTokens} tokens.
+ * <p>Tensors are CUDA device addresses (in the primary context of the backend's GPU) of {@code [tokens][heads][headDim]}
+ * arrays in the configured storage type (bf16 or fp16), head dimension 64 or 128. Work is queued on the default
+ * stream and the calls return at once: synchronise (or use the default stream) before reading the output. The block means are kept in the gate's layout for up to {@code maxTokens} tokens.
  */
-final class DeviceSequence implements AutoCloseable {
+public final class DeviceSequence implements AutoCloseable {
 
     private final CudaBackend backend;
     private final MobaConfig config;
@@ -27,6 +29,14 @@ final class DeviceSequence implements AutoCloseable {
     private final int capacity;
     private final long means;
     private final int maxTokens;
+
+    /**
+     * Opens an empty sequence of up to {@code maxTokens} tokens on {@code backend}, which must be the CUDA backend
+     * ({@code Backends.open("cuda", ...)}); it allocates the block means now and KV blocks as tokens arrive.
+     */
+    public DeviceSequence(Backend backend, MobaConfig config, HeadLayout layout, int maxTokens) {
+        this(CudaBackend.of(backend), config, layout, maxTokens);
+    }
 
     DeviceSequence(CudaBackend backend, MobaConfig config, HeadLayout layout, int maxTokens) {
         if (!CudaKernels.tilesSupport(config.dtype(), layout.headDim())) {
@@ -78,7 +88,7 @@ final class DeviceSequence implements AutoCloseable {
      * Runs the prefill of {@code tokens} tokens from device addresses {@code q}, {@code k}, {@code v} into
      * {@code out} (same layout as {@code q}), asynchronously on the default stream, after emptying the cache.
      */
-    void prefill(long q, long k, long v, long out, int tokens) {
+    public void prefill(long q, long k, long v, long out, int tokens) {
         if (tokens < 1 || tokens > maxTokens) {
             throw new IllegalArgumentException("prefill of " + tokens + " tokens; this sequence holds 1.." + maxTokens);
         }
@@ -150,6 +160,11 @@ final class DeviceSequence implements AutoCloseable {
             tiles += (rows + CudaKernels.TILE_ROWS - 1) / CudaKernels.TILE_ROWS;
         }
         return tiles * kvHeads;
+    }
+
+    /** Tokens the sequence holds. */
+    public int length() {
+        return cache.length();
     }
 
     @Override
