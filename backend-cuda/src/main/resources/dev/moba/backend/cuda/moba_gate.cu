@@ -7,6 +7,17 @@
 
 __device__ __forceinline__ bool gate_better(float s, int i, float t, int j) { return s > t || (s == t && i < j); }
 
+// The best (score, index) among groups of LANES adjacent lanes (a power of two up to 32), in every lane of a group.
+template <int LANES>
+__device__ __forceinline__ void gate_best_of_lanes(float& s, int& i) {
+#pragma unroll
+    for (int o = 1; o < LANES; o <<= 1) {
+        float so = __shfl_xor_sync(0xffffffffu, s, o);
+        int io = __shfl_xor_sync(0xffffffffu, i, o);
+        if (gate_better(so, io, s, i)) { s = so; i = io; }
+    }
+}
+
 // Inserts candidate c with score s into a best-first list of N held in registers (compile-time indices only).
 template <int N>
 __device__ __forceinline__ void gate_insert(float (&best)[N], int (&index)[N], float s, int c) {
@@ -42,12 +53,7 @@ __device__ void gate_row(const void* q, long long q0, int q_dt, int dim, int can
     for (int p = 0; p < picks; p++) {
         float s = best[0];
         int i = index[0];
-#pragma unroll
-        for (int o = 16; o > 0; o >>= 1) {
-            float so = __shfl_xor_sync(0xffffffffu, s, o);
-            int io = __shfl_xor_sync(0xffffffffu, i, o);
-            if (gate_better(so, io, s, i)) { s = so; i = io; }
-        }
+        gate_best_of_lanes<32>(s, i);
         if (lane == 0) chosen[p] = i < candidates ? i : -1;
         if (index[0] == i) {
 #pragma unroll
@@ -119,12 +125,7 @@ gate_decode(const void* q, int q_dt, int batch, int q_heads, int group, int dim,
         for (int c = threadIdx.x; c < candidates; c += blockDim.x) {
             if (gate_better(scores[c], c, s, i)) { s = scores[c]; i = c; }
         }
-#pragma unroll
-        for (int o = 16; o > 0; o >>= 1) {
-            float so = __shfl_xor_sync(0xffffffffu, s, o);
-            int io = __shfl_xor_sync(0xffffffffu, i, o);
-            if (gate_better(so, io, s, i)) { s = so; i = io; }
-        }
+        gate_best_of_lanes<32>(s, i);
         if (lane == 0) { best_score[warp] = s; best_index[warp] = i; }
         __syncthreads();
         if (threadIdx.x == 0) {
@@ -253,12 +254,7 @@ __device__ void gate_tile(const void* q, int q_dt, int n, int q_heads, int group
     for (int p = 0; p < PICKS; p++) {  // the best of the four lists, PICKS times
         float s = best[0];
         int i = index[0];
-#pragma unroll
-        for (int o = 1; o < 4; o <<= 1) {
-            float so = __shfl_xor_sync(0xffffffffu, s, o);
-            int io = __shfl_xor_sync(0xffffffffu, i, o);
-            if (gate_better(so, io, s, i)) { s = so; i = io; }
-        }
+        gate_best_of_lanes<4>(s, i);
         chosen[p] = i;
         if (index[0] == i) {
 #pragma unroll
