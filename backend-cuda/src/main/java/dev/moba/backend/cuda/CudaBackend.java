@@ -148,32 +148,31 @@ final class CudaBackend implements Backend {
         float[] lse = new float[rows];
         boolean tiles = CudaKernels.tilesSupport(spec.dtype(), dim);
         try (Arena host = Arena.ofConfined()) {
-            PlanLists lists = PlanLists.of(plan, host);
+            PlanLists lists = PlanLists.of(plan, tiles ? PlanLists.Entries.PAIRS : PlanLists.Entries.QUADS, host);
             MemorySegment lseOut = host.allocate((long) rows * Float.BYTES);
             device.execute(() -> {
                 long slotRows = (long) rows * lists.slots();
-                long[] at = scratch.regions(q.segment().byteSize(), q.size() * spec.dtype().bytes(),
-                        lists.lists().byteSize(), lists.tileStarts().byteSize(), lists.pairs().byteSize(),
-                        lists.quads().byteSize(), slotRows * dim * Float.BYTES, slotRows * Float.BYTES,
-                        output.byteSize(), (long) rows * Float.BYTES);
+                long[] at = scratch.regions(q.segment().byteSize(), tiles ? q.size() * spec.dtype().bytes() : 0,
+                        lists.lists().byteSize(), lists.tileStarts().byteSize(), lists.entries().byteSize(),
+                        slotRows * dim * Float.BYTES, slotRows * Float.BYTES, output.byteSize(),
+                        (long) rows * Float.BYTES);
                 device.upload(q.segment(), at[0]);
-                kernels.fillNegativeInfinity(at[7], slotRows);
+                device.upload(lists.entries(), at[4]);
+                kernels.fillNegativeInfinity(at[6], slotRows);
                 if (tiles) {
                     kernels.convert(at[0], q.size(), spec.dtype(), at[1]);
                     device.upload(lists.lists(), at[2]);
                     device.upload(lists.tileStarts(), at[3]);
-                    device.upload(lists.pairs(), at[4]);
                     kernels.attendTiles(at[1], plan.layout().qHeads(), plan.firstPosition(), cache.table(), spec,
-                            plan.scale(), at[2], at[3], lists.listCount(), at[4], lists.slots(), at[6], at[7],
+                            plan.scale(), at[2], at[3], lists.listCount(), at[4], lists.slots(), at[5], at[6],
                             lists.tiles(), 0L);
                 } else {
-                    device.upload(lists.quads(), at[5]);
                     kernels.attend(at[0], plan.layout().qHeads(), plan.layout().groupSize(), dim, cache.table(), spec,
-                            plan.scale(), at[5], lists.count(), lists.slots(), at[6], at[7]);
+                            plan.scale(), at[4], lists.count(), lists.slots(), at[5], at[6]);
                 }
-                kernels.merge(at[6], at[7], rows, lists.slots(), dim, at[8], DType.FP32, at[9]);
-                device.download(at[8], output);
-                device.download(at[9], lseOut);
+                kernels.merge(at[5], at[6], rows, lists.slots(), dim, at[7], DType.FP32, at[8]);
+                device.download(at[7], output);
+                device.download(at[8], lseOut);
             });
             MemorySegment.copy(lseOut, ValueLayout.JAVA_FLOAT, 0, lse, 0, rows);
         }

@@ -41,7 +41,6 @@ final class CudaKernels implements AutoCloseable {
     private static final int[] GATE_TILE_PICKS = {2, 4, 8, 16};
     private static final int GATE_TILE_DIM = 128;
     private static final int GATE_TILE = 64;
-    private static final int MERGE_WARPS = 4;
 
     private final Map<String, KernelModule> modules = new LinkedHashMap<>();
     private final int gridLimit;
@@ -189,16 +188,13 @@ final class CudaKernels implements AutoCloseable {
         modules.get("moba_tiles.cu").launch("convert_from_f32", grid(n, 256), 256, 0, from, n, dtype.ordinal(), to);
     }
 
-    /** Merges each row's slot partials into {@code out} ({@code [rows][dim]} in {@code outType}) and {@code lse}. */
+    /**
+     * Merges each row's slot partials into {@code out} ({@code [rows][dim]} in {@code outType}) and {@code lse}
+     * (none when 0), one CTA per row.
+     */
     void merge(long partOut, long partLse, int rows, int slots, int dim, long out, DType outType, long lse) {
-        modules.get("moba_attend.cu").launch("merge_slots", (rows + MERGE_WARPS - 1) / MERGE_WARPS, MERGE_WARPS * 32, 0, partOut, partLse, rows, slots, dim, out,
-                outType.ordinal(), lse);
-    }
-
-    /** {@link #merge} for rows of many partials, one CTA per row (no log-sum-exp out). */
-    void mergeWide(long partOut, long partLse, int rows, int slots, int dim, long out, DType outType) {
-        modules.get("moba_attend.cu").launch("merge_wide", rows, 128, slots * Float.BYTES, partOut, partLse, rows,
-                slots, dim, out, outType.ordinal());
+        modules.get("moba_attend.cu").launch("merge_slots", rows, 128, slots * Float.BYTES, partOut, partLse, rows,
+                slots, dim, out, outType.ordinal(), lse);
     }
 
     /** Counts the selected (row, slot) pairs per (kv head, history block) into zeroed {@code counts}. */

@@ -90,7 +90,7 @@ public final class DeviceDecode implements AutoCloseable {
             }
             kernels.decodeAttend(q, sequences.getFirst().cache().spec(), layout.qHeads(), batch, tables, positions,
                     at[0], picks, splits, config.scaleFor(layout.headDim()), at[1], at[2]);
-            kernels.mergeWide(at[1], at[2], rows, partials, layout.headDim(), out, config.dtype());
+            kernels.merge(at[1], at[2], rows, partials, layout.headDim(), out, config.dtype(), 0L);
             kernels.decodeAdvance(positions, batch);
             for (DeviceSequence sequence : sequences) {
                 CudaKvCache cache = sequence.cache();

@@ -10,25 +10,37 @@ import java.util.List;
 /**
  * A plan flattened for the device: one list per block task ({@code struct TileList}: block, kv head, causal, first
  * entry, count, first tile) and one entry per (query row, block) pair. Each row numbers the blocks it reads, its
- * slots, so every entry writes its own partial and the merge finds them. The tensor-core kernel reads the lists and
- * {@code int2 {row, slot}} entries; the fp32 kernel reads {@code int4 {row, block, keys, slot}} entries, where
- * {@code keys} is how many of the block's keys the row sees. Costs one pass over the plan's rows.
+ * slots, so every entry writes its own partial and the merge finds them. Entries are laid out for the kernel that
+ * reads them ({@link Entries}). Costs one pass over the plan's rows.
  *
  * @param lists      {@link CudaKernels#LIST_INTS} ints per list
  * @param tileStarts first tile of each list, then the total
- * @param pairs      {@code int2} entries
- * @param quads      {@code int4} entries
+ * @param entries    the entries, in the requested layout
  * @param listCount  lists
  * @param count      entries
  * @param tiles      tiles of {@link CudaKernels#TILE_ROWS} rows over all lists
  * @param slots      the most blocks any row reads (at least 1)
  */
-record PlanLists(MemorySegment lists, MemorySegment tileStarts, MemorySegment pairs, MemorySegment quads,
-                 int listCount, int count, long tiles, int slots) {
+record PlanLists(MemorySegment lists, MemorySegment tileStarts, MemorySegment entries, int listCount, int count,
+                 long tiles, int slots) {
+
+    /** How each entry is laid out. */
+    enum Entries {
+        /** {@code int2 {row, slot}}: the tensor-core kernel, which finds block and keys through the lists. */
+        PAIRS(2),
+        /** {@code int4 {row, block, keys, slot}}, {@code keys} how many of the block's keys the row sees: the fp32 kernel. */
+        QUADS(4);
+
+        final int ints;
+
+        Entries(int ints) {
+            this.ints = ints;
+        }
+    }
 
     private static final ValueLayout.OfInt I32 = ValueLayout.JAVA_INT;
 
-    static PlanLists of(AttendPlan plan, Arena arena) {
+    static PlanLists of(AttendPlan plan, Entries layout, Arena arena) {
         int qHeads = plan.layout().qHeads();
         int blockSize = plan.cache().spec().blockSize();
         int listCount = 0;
@@ -41,8 +53,7 @@ record PlanLists(MemorySegment lists, MemorySegment tileStarts, MemorySegment pa
         }
         MemorySegment lists = arena.allocate(Math.max(1, listCount) * (long) CudaKernels.LIST_INTS * Integer.BYTES, 32);
         MemorySegment tileStarts = arena.allocate((listCount + 1L) * Integer.BYTES, 16);
-        MemorySegment pairs = arena.allocate(Math.max(1, count) * 2L * Integer.BYTES, 16);
-        MemorySegment quads = arena.allocate(Math.max(1, count) * 4L * Integer.BYTES, 16);
+        MemorySegment entries = arena.allocate(Math.max(1, count) * (long) layout.ints * Integer.BYTES, 16);
         int[] used = new int[plan.rows()];
         int list = 0;
         int entry = 0;
@@ -64,19 +75,25 @@ record PlanLists(MemorySegment lists, MemorySegment tileStarts, MemorySegment pa
                 for (int row : rows) {
                     int slot = used[row]++;
                     slots = Math.max(slots, slot + 1);
-                    int keys = task.causal() ? (int) (plan.firstPosition() + row / qHeads - blockStart + 1) : blockSize;
-                    pairs.setAtIndex(I32, entry * 2L, row);
-                    pairs.setAtIndex(I32, entry * 2L + 1, slot);
-                    quads.setAtIndex(I32, entry * 4L, row);
-                    quads.setAtIndex(I32, entry * 4L + 1, task.block());
-                    quads.setAtIndex(I32, entry * 4L + 2, keys);
-                    quads.setAtIndex(I32, entry * 4L + 3, slot);
+                    long offset = entry * (long) layout.ints;
+                    if (layout == Entries.PAIRS) {
+                        entries.setAtIndex(I32, offset, row);
+                        entries.setAtIndex(I32, offset + 1, slot);
+                    } else {
+                        int keys = task.causal()
+                                ? (int) (plan.firstPosition() + row / qHeads - blockStart + 1)
+                                : blockSize;
+                        entries.setAtIndex(I32, offset, row);
+                        entries.setAtIndex(I32, offset + 1, task.block());
+                        entries.setAtIndex(I32, offset + 2, keys);
+                        entries.setAtIndex(I32, offset + 3, slot);
+                    }
                     entry++;
                 }
                 list++;
             }
         }
         tileStarts.setAtIndex(I32, listCount, (int) tiles);
-        return new PlanLists(lists, tileStarts, pairs, quads, listCount, count, tiles, slots);
+        return new PlanLists(lists, tileStarts, entries, listCount, count, tiles, slots);
     }
 }

@@ -58,42 +58,11 @@ attend_entries(const float* q, int q_heads, int group, int dim, const u64* block
     if (lane == 0) part_lse[slot] = m + logf(l);
 }
 
-// Merges each row's `slots` partials (unused slots have lse -inf) into its output (stored as out_dt) and
-// log-sum-exp (skipped when lse is null). One warp per row, each lane a stripe of the dimension.
-#define MERGE_WARPS 4
-extern "C" __global__ void __launch_bounds__(MERGE_WARPS * 32)
-merge_slots(const float* part_out, const float* part_lse, int rows, int slots, int dim, void* out, int out_dt,
-            float* lse) {
-    int lane = threadIdx.x & 31;
-    long long row = (long long) blockIdx.x * MERGE_WARPS + (threadIdx.x >> 5);
-    if (row >= rows) return;
-    const float* pl = part_lse + row * slots;
-    float m = -__int_as_float(0x7f800000);
-    for (int s = 0; s < slots; s++) m = fmaxf(m, pl[s]);
-    long long o = row * dim;
-    if (m == -__int_as_float(0x7f800000)) {
-        for (int d = lane; d < dim; d += 32) store_elem(out, o + d, out_dt, 0.0f);
-        if (lane == 0 && lse) lse[row] = m;
-        return;
-    }
-    float total = 0.0f;
-    for (int s = 0; s < slots; s++) total += expf(pl[s] - m);
-    for (int d = lane; d < dim; d += 32) {
-        float acc = 0.0f;
-        for (int s = 0; s < slots; s++) {
-            float w = expf(pl[s] - m);
-            if (w > 0.0f) acc += w * part_out[(row * slots + s) * dim + d];
-        }
-        store_elem(out, o + d, out_dt, acc / total);
-    }
-    if (lane == 0 && lse) lse[row] = m + logf(total);
-}
-
-// merge_slots for rows with many partials (decode: every selected block split into key ranges): one CTA per row,
-// the weights computed once into shared memory, then each thread sums its columns over all partials with
-// independent loads. Dynamic shared memory: slots floats.
-extern "C" __global__ void merge_wide(const float* part_out, const float* part_lse, int rows, int slots, int dim,
-                                      void* out, int out_dt) {
+// Merges each row's `slots` partials (unused slots have lse -inf) into its output (stored as out_dt) and its
+// log-sum-exp (skipped when lse is null): one CTA per row, the weights computed once into shared memory, then each
+// thread sums its columns over all partials with independent loads. Dynamic shared memory: slots floats.
+extern "C" __global__ void merge_slots(const float* part_out, const float* part_lse, int rows, int slots, int dim,
+                                       void* out, int out_dt, float* lse) {
     extern __shared__ float weights[];
     __shared__ float shared_total;
     long long row = blockIdx.x;
@@ -110,7 +79,10 @@ extern "C" __global__ void merge_wide(const float* part_out, const float* part_l
             total += w;
         }
         total = warp_sum(total);
-        if (threadIdx.x == 0) shared_total = total;
+        if (threadIdx.x == 0) {
+            shared_total = total;
+            if (lse) lse[row] = total > 0.0f ? top + logf(total) : top;
+        }
     }
     __syncthreads();
     float scale = shared_total > 0.0f ? 1.0f / shared_total : 0.0f;

@@ -18,6 +18,19 @@ __device__ __forceinline__ void gate_best_of_lanes(float& s, int& i) {
     }
 }
 
+// Writes the chosen blocks (negative entries skipped) to dst in ascending order, then -1 up to `picks` slots.
+__device__ __forceinline__ void gate_store_sorted(const int* chosen, int count, int picks, int* dst) {
+    int stored = 0;
+    for (int p = 0; p < count; p++) {
+        int b = chosen[p];
+        if (b < 0) continue;
+        int k = stored++;
+        while (k > 0 && dst[k - 1] > b) { dst[k] = dst[k - 1]; k--; }
+        dst[k] = b;
+    }
+    for (int p = stored; p < picks; p++) dst[p] = -1;
+}
+
 // Inserts candidate c with score s into a best-first list of N held in registers (compile-time indices only).
 template <int N>
 __device__ __forceinline__ void gate_insert(float (&best)[N], int (&index)[N], float s, int c) {
@@ -63,17 +76,7 @@ __device__ void gate_row(const void* q, long long q0, int q_dt, int dim, int can
         }
     }
     __syncwarp();
-    if (lane == 0) {
-        int count = 0;
-        for (int p = 0; p < picks; p++) {
-            int b = chosen[p];
-            if (b < 0) continue;
-            int k = count++;
-            while (k > 0 && dst[k - 1] > b) { dst[k] = dst[k - 1]; k--; }
-            dst[k] = b;
-        }
-        for (int p = count; p < picks; p++) dst[p] = -1;
-    }
+    if (lane == 0) gate_store_sorted(chosen, picks, picks, dst);
 }
 
 // One warp per query row of a chunk. q: [n][qHeads][dim] in q_dt; means: per kv head an fp32 matrix
@@ -137,18 +140,7 @@ gate_decode(const void* q, int q_dt, int batch, int q_heads, int group, int dim,
         }
         __syncthreads();
     }
-    if (threadIdx.x == 0) {
-        int* dst = out + row * picks;
-        int count = 0;
-        for (int p = 0; p < rounds; p++) {
-            int blk = chosen[p];
-            if (blk < 0) continue;
-            int k = count++;
-            while (k > 0 && dst[k - 1] > blk) { dst[k] = dst[k - 1]; k--; }
-            dst[k] = blk;
-        }
-        for (int p = count; p < picks; p++) dst[p] = -1;
-    }
+    if (threadIdx.x == 0) gate_store_sorted(chosen, rounds, picks, out + row * picks);
 }
 
 #define GATE_TILE 64
