@@ -35,7 +35,7 @@ final class CudaKernels implements AutoCloseable {
     private static final int GATE_WARPS = 4;
     private static final int ATTEND_WARPS = 4;
     private static final int TILE_THREADS = 128;
-    private static final int TILE_KEYS = 32;
+    private static final int TILE_KEYS = 64;
     private static final int TILE_PAD = 8;
     private static final int PLAN_THREADS = 1024;
     private static final int[] GATE_TILE_PICKS = {2, 4, 8, 16};
@@ -52,6 +52,7 @@ final class CudaKernels implements AutoCloseable {
             }
             for (int picks : GATE_TILE_PICKS) {
                 modules.get("moba_gate.cu").allowSharedMemory("gate_tiles_" + picks, gateTileSharedBytes(GATE_TILE_DIM));
+                modules.get("moba_gate.cu").allowSharedMemory("gate_mma_" + picks, gateMmaSharedBytes(GATE_TILE_DIM));
             }
             modules.get("moba_gate.cu").allowSharedMemory("gate_decode",
                     (MAX_DECODE_CANDIDATES + MAX_ATTEND_DIM) * Float.BYTES);
@@ -144,9 +145,14 @@ final class CudaKernels implements AutoCloseable {
     void gate(long q, DType qType, int n, int qHeads, int group, int dim, int first, int blockSize, long means,
               int kvHeads, int capacity, int picks, long out) {
         long rows = (long) n * qHeads;
+        if (qType != DType.FP32 && dim <= GATE_TILE_DIM && dim % 16 == 0 && capacity % 4 == 0) {
+            modules.get("moba_gate.cu").launchGrid("gate_mma_" + tilePicks(picks), (n + GATE_TILE - 1) / GATE_TILE,
+                    qHeads, 1, 256, gateMmaSharedBytes(dim), q, qType.ordinal(), n, qHeads, group, dim, first,
+                    blockSize, means, capacity, picks, out);
+            return;
+        }
         if (dim <= GATE_TILE_DIM && dim % 8 == 0 && capacity % 4 == 0) {
-            int tilePicks = Arrays.stream(GATE_TILE_PICKS).filter(p -> p >= picks).findFirst().orElseThrow();
-            modules.get("moba_gate.cu").launchGrid("gate_tiles_" + tilePicks, (n + GATE_TILE - 1) / GATE_TILE, qHeads, 1,
+            modules.get("moba_gate.cu").launchGrid("gate_tiles_" + tilePicks(picks), (n + GATE_TILE - 1) / GATE_TILE, qHeads, 1,
                     256, gateTileSharedBytes(dim), q, qType.ordinal(), n, qHeads, group, dim, first, blockSize, means,
                     capacity, picks, out);
             return;
@@ -256,6 +262,17 @@ final class CudaKernels implements AutoCloseable {
 
     private static String tileKernel(DType dtype, int dim) {
         return "attend_tiles_" + (dtype == DType.BF16 ? "bf16" : "fp16") + "_d" + dim;
+    }
+
+    /** The tiled gates' kernel for {@code picks}: the smallest register list that holds them. */
+    private static int tilePicks(int picks) {
+        return Arrays.stream(GATE_TILE_PICKS).filter(p -> p >= picks).findFirst().orElseThrow();
+    }
+
+    /** Shared memory of the tensor-core gate: two query terms, three mean terms, the chunk's scores. */
+    private static int gateMmaSharedBytes(int dim) {
+        return (2 * GATE_TILE * (dim + 8) + 3 * dim * (GATE_TILE + 8)) * Short.BYTES
+                + GATE_TILE * (GATE_TILE + 1) * Float.BYTES;
     }
 
     /** Shared memory of the tiled gate: transposed queries (stride 68), a chunk of means, the chunk's scores. */

@@ -1,6 +1,7 @@
 // Gating: for each query row, the `picks` sealed blocks whose mean key scores highest (fp32 dot products, ties to
 // the lower block index), written in ascending block order and padded with -1.
 #include "moba_common.cuh"
+#include "moba_mma.cuh"
 
 #define GATE_MAX_PICKS 16
 #define GATE_WARPS 4
@@ -143,6 +144,50 @@ gate_decode(const void* q, int q_dt, int batch, int q_heads, int group, int dim,
     if (threadIdx.x == 0) gate_store_sorted(chosen, rounds, picks, out + row * picks);
 }
 
+// Offers the scores of candidates [c0, c0 + limit) (row[j] is candidate c0 + j) to one of four threads ranking a
+// token: this thread takes every fourth column from `quarter`.
+template <int PICKS>
+__device__ __forceinline__ void gate_rank_chunk(float (&best)[PICKS], int (&index)[PICKS], const float* row, int c0,
+                                                int limit, int quarter) {
+    for (int j = quarter; j < limit; j += 4) {
+        float s = row[j];
+        int c = c0 + j;
+        if (gate_better(s, c, best[PICKS - 1], index[PICKS - 1])) gate_insert(best, index, s, c);
+    }
+}
+
+// The best `picks` of four threads' lists (adjacent lanes, one token), stored by the first of them in ascending
+// block order and padded with -1; blocks at or past `own` (the token's current block) are never stored.
+template <int PICKS>
+__device__ __forceinline__ void gate_finish(float (&best)[PICKS], int (&index)[PICKS], int picks, int own, bool store,
+                                            int* dst) {
+    int chosen[PICKS];
+#pragma unroll
+    for (int p = 0; p < PICKS; p++) {
+        float s = best[0];
+        int i = index[0];
+        gate_best_of_lanes<4>(s, i);
+        chosen[p] = i;
+        if (index[0] == i) {
+#pragma unroll
+            for (int k = 0; k < PICKS - 1; k++) { best[k] = best[k + 1]; index[k] = index[k + 1]; }
+            best[PICKS - 1] = -__int_as_float(0x7f800000);
+            index[PICKS - 1] = 0x7fffffff;
+        }
+    }
+    if (!store) return;
+    int count = 0;
+#pragma unroll
+    for (int k = 0; k < PICKS; k++) {
+        if (k >= picks || chosen[k] >= own) continue;
+        int b = chosen[k];
+        int at = count++;
+        while (at > 0 && dst[at - 1] > b) { dst[at] = dst[at - 1]; at--; }
+        dst[at] = b;
+    }
+    for (int p = count; p < picks; p++) dst[p] = -1;
+}
+
 #define GATE_TILE 64
 #define GATE_THREADS 256
 #define GATE_QS 68  // row stride of the transposed queries: 16-byte aligned, and a 4-way (not 32-way) bank spread
@@ -231,43 +276,10 @@ __device__ void gate_tile(const void* q, int q_dt, int n, int q_heads, int group
         __syncthreads();
         // The next chunk of means streams in while the scores of this one are ranked.
         if (c0 + GATE_TILE < most) gate_load_means(ms, head_means, capacity, dim, c0 + GATE_TILE, most);
-        {
-            int limit = min(GATE_TILE, own - c0);
-            const float* row = sc + token * (GATE_TILE + 1);
-            for (int j = quarter; j < limit; j += 4) {
-                float s = row[j];
-                int c = c0 + j;
-                if (gate_better(s, c, best[PICKS - 1], index[PICKS - 1])) gate_insert(best, index, s, c);
-            }
-        }
+        gate_rank_chunk(best, index, sc + token * (GATE_TILE + 1), c0, min(GATE_TILE, own - c0), quarter);
     }
-    int chosen[PICKS];
-#pragma unroll
-    for (int p = 0; p < PICKS; p++) {  // the best of the four lists, PICKS times
-        float s = best[0];
-        int i = index[0];
-        gate_best_of_lanes<4>(s, i);
-        chosen[p] = i;
-        if (index[0] == i) {
-#pragma unroll
-            for (int k = 0; k < PICKS - 1; k++) { best[k] = best[k + 1]; index[k] = index[k + 1]; }
-            best[PICKS - 1] = -__int_as_float(0x7f800000);
-            index[PICKS - 1] = 0x7fffffff;
-        }
-    }
-    if (quarter == 0 && token < tokens) {
-        int* dst = out + ((long long) (t0 + token) * q_heads + h) * picks;
-        int count = 0;
-#pragma unroll
-        for (int k = 0; k < PICKS; k++) {
-            if (k >= picks || chosen[k] >= own) continue;
-            int b = chosen[k];
-            int at = count++;
-            while (at > 0 && dst[at - 1] > b) { dst[at] = dst[at - 1]; at--; }
-            dst[at] = b;
-        }
-        for (int p = count; p < picks; p++) dst[p] = -1;
-    }
+    gate_finish<PICKS>(best, index, picks, own, quarter == 0 && token < tokens,
+                       out + ((long long) (t0 + token) * q_heads + h) * picks);
 }
 
 #define GATE_TILE_KERNEL(PICKS)                                                                                   \
@@ -281,3 +293,155 @@ GATE_TILE_KERNEL(2)
 GATE_TILE_KERNEL(4)
 GATE_TILE_KERNEL(8)
 GATE_TILE_KERNEL(16)
+
+// The tiled gate on the tensor cores, for 16-bit queries and head dimensions that are multiples of 16 up to 128.
+// Scores must be fp32-accurate, so each fp32 mean is split into three bf16 terms (hi + mid + lo carry all 24 bits
+// of its significand) and each query into one bf16 term (exact for bf16) or two (exact for fp16); the products are
+// exact and accumulate in fp32. A CTA of 8 warps scores 64 tokens of one head against 64 candidates at a time
+// (warp w: tokens 16 (w % 4).., candidates 32 (w / 4)..); the next chunk's means load while this one is ranked.
+// Grid: (ceil(n / 64), qHeads). Dynamic shared memory: gate_mma_shared_bytes(dim).
+#define GMMA_TOKENS 64
+#define GMMA_CANDIDATES 64
+#define GMMA_THREADS 256
+#define GMMA_PAD 8
+#define GMMA_MAX_DIM 128
+
+// The next chunk of means, candidates [c0, c0 + 64) of every dimension, into registers (zeros past `most`).
+__device__ __forceinline__ void gate_mma_fetch(float4 (&pre)[GMMA_MAX_DIM / 16], const float* head_means,
+                                               int capacity, int dim, int c0, int most) {
+#pragma unroll
+    for (int r = 0; r < GMMA_MAX_DIM / 16; r++) {
+        int i = threadIdx.x + r * GMMA_THREADS, d = i / 16, j = (i % 16) * 4;
+        pre[r] = i < dim * 16 && c0 + j < most ? *(const float4*) (head_means + (long long) d * capacity + c0 + j)
+                                               : make_float4(0.0f, 0.0f, 0.0f, 0.0f);
+    }
+}
+
+// x as hi + mid + lo, each rounded to bf16 in turn; the remainders are exact in fp32.
+__device__ __forceinline__ void split3(float x, u16& hi, u16& mid, u16& lo) {
+    hi = float_to_bf16(x);
+    float r = x - bf16_to_float(hi);
+    mid = float_to_bf16(r);
+    lo = float_to_bf16(r - bf16_to_float(mid));
+}
+
+// Stores the fetched chunk as three bf16 matrices [dim][64 + pad] (k rows, candidate columns).
+__device__ __forceinline__ void gate_mma_store(const float4 (&pre)[GMMA_MAX_DIM / 16], u16* ms, int dim) {
+    const int stride = GMMA_CANDIDATES + GMMA_PAD;
+#pragma unroll
+    for (int r = 0; r < GMMA_MAX_DIM / 16; r++) {
+        int i = threadIdx.x + r * GMMA_THREADS, d = i / 16, j = (i % 16) * 4;
+        if (i >= dim * 16) continue;
+        float v[4] = {pre[r].x, pre[r].y, pre[r].z, pre[r].w};
+        u16 parts[3][4];
+#pragma unroll
+        for (int e = 0; e < 4; e++) split3(v[e], parts[0][e], parts[1][e], parts[2][e]);
+#pragma unroll
+        for (int p = 0; p < 3; p++) {
+            *(uint2*) (ms + ((long long) p * dim + d) * stride + j) =
+                    make_uint2(parts[p][0] | ((u32) parts[p][1] << 16), parts[p][2] | ((u32) parts[p][3] << 16));
+        }
+    }
+}
+
+template <int PICKS>
+__device__ void gate_mma_tile(const void* q, int q_dt, int n, int q_heads, int group, int dim, int first,
+                              int block_size, const float* means, int capacity, int picks, int* out) {
+    extern __shared__ __align__(16) u16 gmma_shared[];
+    const int qstride = dim + GMMA_PAD, mstride = GMMA_CANDIDATES + GMMA_PAD;
+    u16* qs = gmma_shared;                                           // [2][64][qstride]: query terms
+    u16* ms = qs + 2 * GMMA_TOKENS * qstride;                        // [3][dim][mstride]: mean terms
+    float* sc = (float*) (ms + 3 * dim * mstride);                   // [64][65]: the chunk's scores
+    int h = blockIdx.y, kh = h / group;
+    int t0 = blockIdx.x * GMMA_TOKENS;
+    int tokens = min(GMMA_TOKENS, n - t0);
+    int qparts = q_dt == DT_BF16 ? 1 : 2;
+    for (int i = threadIdx.x; i < GMMA_TOKENS * (dim / 8); i += GMMA_THREADS) {
+        int t = i / (dim / 8), d0 = (i % (dim / 8)) * 8;
+        uint4 raw = make_uint4(0, 0, 0, 0);
+        if (t < tokens) raw = *(const uint4*) ((const u16*) q + ((long long) (t0 + t) * q_heads + h) * dim + d0);
+        if (q_dt == DT_BF16) {
+            *(uint4*) (qs + t * qstride + d0) = raw;
+            continue;
+        }
+        u32 words[4] = {raw.x, raw.y, raw.z, raw.w}, hi[4], lo[4];
+#pragma unroll
+        for (int e = 0; e < 4; e++) {  // fp16 to bf16 hi + lo, exactly (11 significant bits in two 8-bit terms)
+            float a = fp16_to_float((u16) words[e]), b = fp16_to_float((u16) (words[e] >> 16));
+            u16 ah = float_to_bf16(a), bh = float_to_bf16(b);
+            hi[e] = ah | ((u32) bh << 16);
+            lo[e] = float_to_bf16(a - bf16_to_float(ah)) | ((u32) float_to_bf16(b - bf16_to_float(bh)) << 16);
+        }
+        *(uint4*) (qs + t * qstride + d0) = make_uint4(hi[0], hi[1], hi[2], hi[3]);
+        *(uint4*) (qs + (GMMA_TOKENS + t) * qstride + d0) = make_uint4(lo[0], lo[1], lo[2], lo[3]);
+    }
+    int most = (first + t0 + tokens - 1) / block_size;  // candidates of the tile's last token
+    int token = threadIdx.x / 4, quarter = threadIdx.x % 4;
+    int own = token < tokens ? (first + t0 + token) / block_size : 0;
+    float best[PICKS];
+    int index[PICKS];
+#pragma unroll
+    for (int k = 0; k < PICKS; k++) { best[k] = -__int_as_float(0x7f800000); index[k] = 0x7fffffff; }
+    int warp = threadIdx.x >> 5, lane = threadIdx.x & 31;
+    int rows = (warp % 4) * 16, cols = (warp / 4) * 32;
+    const float* head_means = means + (long long) kh * dim * capacity;
+    float4 pre[GMMA_MAX_DIM / 16];
+    gate_mma_fetch(pre, head_means, capacity, dim, 0, most);
+    for (int c0 = 0; c0 < most; c0 += GMMA_CANDIDATES) {
+        gate_mma_store(pre, ms, dim);
+        __syncthreads();
+        float acc[4][4];
+#pragma unroll
+        for (int nt = 0; nt < 4; nt++) acc[nt][0] = acc[nt][1] = acc[nt][2] = acc[nt][3] = 0.0f;
+        for (int k = 0; k < dim / 16; k++) {
+            u32 a[2][4];
+#pragma unroll
+            for (int qp = 0; qp < 2; qp++) {
+                if (qp < qparts) {
+                    ldmatrix_x4(a[qp], qs + (qp * GMMA_TOKENS + rows + (lane & 15)) * qstride + k * 16 + (lane >> 4) * 8);
+                }
+            }
+#pragma unroll
+            for (int mp = 2; mp >= 0; mp--) {  // smallest terms first
+#pragma unroll
+                for (int np = 0; np < 2; np++) {
+                    u32 b[4];
+                    ldmatrix_x4_trans(b, ms + ((long long) mp * dim + k * 16 + (lane & 7) + ((lane >> 3) & 1) * 8) * mstride
+                                             + cols + np * 16 + (lane >> 4) * 8);
+#pragma unroll
+                    for (int qp = 0; qp < 2; qp++) {
+                        if (qp < qparts) {
+                            mma<true>(acc[2 * np], a[qp], b[0], b[1]);
+                            mma<true>(acc[2 * np + 1], a[qp], b[2], b[3]);
+                        }
+                    }
+                }
+            }
+        }
+        int g = lane >> 2, t = lane & 3;
+#pragma unroll
+        for (int nt = 0; nt < 4; nt++) {
+#pragma unroll
+            for (int e = 0; e < 4; e++) {
+                sc[(rows + g + (e >> 1) * 8) * (GMMA_CANDIDATES + 1) + cols + nt * 8 + 2 * t + (e & 1)] = acc[nt][e];
+            }
+        }
+        __syncthreads();
+        if (c0 + GMMA_CANDIDATES < most) gate_mma_fetch(pre, head_means, capacity, dim, c0 + GMMA_CANDIDATES, most);
+        gate_rank_chunk(best, index, sc + token * (GMMA_CANDIDATES + 1), c0, min(GMMA_CANDIDATES, own - c0), quarter);
+    }
+    gate_finish<PICKS>(best, index, picks, own, quarter == 0 && token < tokens,
+                       out + ((long long) (t0 + token) * q_heads + h) * picks);
+}
+
+#define GATE_MMA_KERNEL(PICKS)                                                                                    \
+    extern "C" __global__ void __launch_bounds__(GMMA_THREADS) gate_mma_##PICKS(                                  \
+        const void* q, int q_dt, int n, int q_heads, int group, int dim, int first, int block_size,               \
+        const float* means, int capacity, int picks, int* out) {                                                  \
+        gate_mma_tile<PICKS>(q, q_dt, n, q_heads, group, dim, first, block_size, means, capacity, picks, out);    \
+    }
+
+GATE_MMA_KERNEL(2)
+GATE_MMA_KERNEL(4)
+GATE_MMA_KERNEL(8)
+GATE_MMA_KERNEL(16)

@@ -7,70 +7,14 @@
 // slots into its own result and stores the final output.
 #include "moba_common.cuh"
 #include "moba_lists.cuh"
+#include "moba_mma.cuh"
 
 #define TILE_MT 2   // m-tiles of 16 rows per warp: every K and V fragment a warp loads serves both
 #define TILE_WARPS 4
 #define TILE_THREADS (TILE_WARPS * 32)
 #define TILE_ROWS (TILE_WARPS * TILE_MT * 16)
-#define TILE_KEYS 32  // keys per chunk: 64 would hold twice the scores in registers, and spill at dim 128
+#define TILE_KEYS 64
 #define TILE_PAD 8
-
-__device__ __forceinline__ u32 smem_address(const void* p) { return (u32) __cvta_generic_to_shared(p); }
-
-__device__ __forceinline__ void ldmatrix_x4(u32 (&r)[4], const void* p) {
-    asm volatile("ldmatrix.sync.aligned.m8n8.x4.shared.b16 {%0,%1,%2,%3}, [%4];"
-                 : "=r"(r[0]), "=r"(r[1]), "=r"(r[2]), "=r"(r[3]) : "r"(smem_address(p)));
-}
-
-__device__ __forceinline__ void ldmatrix_x4_trans(u32 (&r)[4], const void* p) {
-    asm volatile("ldmatrix.sync.aligned.m8n8.x4.trans.shared.b16 {%0,%1,%2,%3}, [%4];"
-                 : "=r"(r[0]), "=r"(r[1]), "=r"(r[2]), "=r"(r[3]) : "r"(smem_address(p)));
-}
-
-// 2^x on the special-function unit (flush-to-zero, about 2 ulp): the probabilities it feeds are rounded to a 16-bit
-// type for the value product anyway, and -inf still gives 0.
-__device__ __forceinline__ float fast_exp2(float x) {
-    float y;
-    asm("ex2.approx.ftz.f32 %0, %1;" : "=f"(y) : "f"(x));
-    return y;
-}
-
-template <bool BF16>
-__device__ __forceinline__ void mma(float (&c)[4], const u32 (&a)[4], u32 b0, u32 b1) {
-    if (BF16) {
-        asm volatile("mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32 {%0,%1,%2,%3}, {%4,%5,%6,%7}, {%8,%9}, "
-                     "{%0,%1,%2,%3};"
-                     : "+f"(c[0]), "+f"(c[1]), "+f"(c[2]), "+f"(c[3])
-                     : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b0), "r"(b1));
-    } else {
-        asm volatile("mma.sync.aligned.m16n8k16.row.col.f32.f16.f16.f32 {%0,%1,%2,%3}, {%4,%5,%6,%7}, {%8,%9}, "
-                     "{%0,%1,%2,%3};"
-                     : "+f"(c[0]), "+f"(c[1]), "+f"(c[2]), "+f"(c[3])
-                     : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b0), "r"(b1));
-    }
-}
-
-// Packs two floats into the operand type, `low` in the low half (the lower column of an mma fragment).
-template <bool BF16>
-__device__ __forceinline__ u32 pack2(float low, float high) {
-    u32 r;
-    if (BF16) {
-        asm("cvt.rn.bf16x2.f32 %0, %1, %2;" : "=r"(r) : "f"(high), "f"(low));
-    } else {
-        asm("cvt.rn.f16x2.f32 %0, %1, %2;" : "=r"(r) : "f"(high), "f"(low));
-    }
-    return r;
-}
-
-__device__ __forceinline__ void copy16_async(void* dst, const void* src, bool valid) {
-    asm volatile("cp.async.cg.shared.global [%0], [%1], 16, %2;"
-                 :: "r"(smem_address(dst)), "l"(src), "r"(valid ? 16 : 0));
-}
-
-__device__ __forceinline__ void async_commit() { asm volatile("cp.async.commit_group;"); }
-
-template <int N>
-__device__ __forceinline__ void async_wait() { asm volatile("cp.async.wait_group %0;" :: "n"(N)); }
 
 // Keys of one chunk into shared memory: rows [j0, j0 + TILE_KEYS) of the block for one kv head; rows at or past
 // `limit` are zero-filled, never read from memory.
@@ -85,6 +29,13 @@ __device__ __forceinline__ void load_chunk(u16* dst, const u16* src, long long r
     }
 }
 
+// Keys of its block a query row reads: all of a history block, its own block up to its position (none for -1).
+__device__ __forceinline__ int row_keys(int row, bool causal, int first, int q_heads, long long block_start,
+                                        int block_size) {
+    if (row < 0) return 0;
+    return causal ? (int) min((long long) block_size, first + row / q_heads - block_start + 1) : block_size;
+}
+
 template <int D, bool BF16>
 __device__ void attend_tile(const u16* q, int q_heads, int first, const u64* blocks, int block_size, int kv_heads,
                             float scale_log2, const TileList* lists, const int* tile_starts, int list_count,
@@ -97,7 +48,7 @@ __device__ void attend_tile(const u16* q, int q_heads, int first, const u64* blo
     u16* vs = ks + 2 * TILE_KEYS * STRIDE;         // two stages
     __shared__ int tile_rows[TILE_ROWS];
     __shared__ int tile_slots[TILE_ROWS];
-    __shared__ int tile_keys;
+    __shared__ int tile_keys, tile_full_keys;  // the most keys a row of the tile reads, and the fewest
 
     int tile = tile_starts[0] + blockIdx.x;  // a launch may cover a later range of lists
     if (tile >= tile_starts[list_count]) return;
@@ -111,20 +62,23 @@ __device__ void attend_tile(const u16* q, int q_heads, int first, const u64* blo
     int rows_here = min(TILE_ROWS, list.count - base_entry);
     long long block_start = (long long) list.block * block_size;
 
-    if (threadIdx.x == 0) tile_keys = 0;
+    if (threadIdx.x == 0) {
+        tile_keys = 0;
+        tile_full_keys = block_size;
+    }
     __syncthreads();
     for (int r = threadIdx.x; r < TILE_ROWS; r += TILE_THREADS) {
-        int row = -1, slot = 0, keys = 0;
+        int row = -1, slot = 0;
         if (r < rows_here) {
             int2 e = entries[list.first_entry + base_entry + r];
             row = e.x;
             slot = e.y;
-            keys = list.causal ? (int) min((long long) block_size, first + row / q_heads - block_start + 1)
-                               : block_size;
+            int keys = row_keys(row, list.causal, first, q_heads, block_start, block_size);
+            atomicMax(&tile_keys, keys);
+            atomicMin(&tile_full_keys, keys);
         }
         tile_rows[r] = row;
         tile_slots[r] = slot;
-        atomicMax(&tile_keys, keys);
     }
     __syncthreads();
 
@@ -146,16 +100,7 @@ __device__ void attend_tile(const u16* q, int q_heads, int first, const u64* blo
     // Each warp owns TILE_MT m-tiles of 16 rows; every K and V fragment it loads feeds all of them.
     int warp = threadIdx.x >> 5, lane = threadIdx.x & 31;
     int g = lane >> 2, t = lane & 3;
-    int keys[TILE_MT][2];
-#pragma unroll
-    for (int mt = 0; mt < TILE_MT; mt++) {
-#pragma unroll
-        for (int half = 0; half < 2; half++) {
-            int row = tile_rows[(warp * TILE_MT + mt) * 16 + g + half * 8];
-            int k = row < 0 ? 0 : (list.causal ? (int) (first + row / q_heads - block_start + 1) : block_size);
-            keys[mt][half] = min(k, block_size);
-        }
-    }
+    const int full_keys = tile_full_keys;
 
     float o[TILE_MT][D / 8][4];
     float m[TILE_MT][2], l[TILE_MT][2];
@@ -190,76 +135,101 @@ __device__ void attend_tile(const u16* q, int q_heads, int first, const u64* blo
 #pragma unroll
             for (int n = 0; n < TILE_KEYS / 8; n++) s[mt][n][0] = s[mt][n][1] = s[mt][n][2] = s[mt][n][3] = 0.0f;
 #pragma unroll
-        for (int k = 0; k < D / 16; k += 2) {
-            u32 qa[TILE_MT][2][4];
+        for (int k = 0; k < D / 16; k++) {
+            u32 qa[TILE_MT][4];
 #pragma unroll
             for (int mt = 0; mt < TILE_MT; mt++) {
-                const u16* qrow = qs + ((warp * TILE_MT + mt) * 16 + (lane & 15)) * STRIDE + (lane >> 4) * 8;
-                ldmatrix_x4(qa[mt][0], qrow + k * 16);
-                ldmatrix_x4(qa[mt][1], qrow + (k + 1) * 16);
+                ldmatrix_x4(qa[mt], qs + ((warp * TILE_MT + mt) * 16 + (lane & 15)) * STRIDE + k * 16 + (lane >> 4) * 8);
             }
 #pragma unroll
-            for (int n = 0; n < TILE_KEYS / 8; n++) {
+            for (int n = 0; n < TILE_KEYS / 16; n++) {  // two n-tiles of keys per fragment load
                 u32 b[4];
-                ldmatrix_x4(b, kc + (n * 8 + (lane & 7)) * STRIDE + k * 16 + (lane >> 3) * 8);
+                ldmatrix_x4(b, kc + (n * 16 + (lane & 7) + (lane >> 4) * 8) * STRIDE + k * 16 + ((lane >> 3) & 1) * 8);
 #pragma unroll
                 for (int mt = 0; mt < TILE_MT; mt++) {
-                    mma<BF16>(s[mt][n], qa[mt][0], b[0], b[1]);
-                    mma<BF16>(s[mt][n], qa[mt][1], b[2], b[3]);
+                    mma<BF16>(s[mt][2 * n], qa[mt], b[0], b[1]);
+                    mma<BF16>(s[mt][2 * n + 1], qa[mt], b[2], b[3]);
                 }
             }
         }
+        // Keys past a row's end only in chunks that reach past the shortest row: history blocks never mask.
+        const bool masked = j0 + TILE_KEYS > full_keys;
         u32 p[TILE_MT][TILE_KEYS / 16][4];
+        float c0[TILE_MT], c1[TILE_MT];  // each m-tile's rescale factors for its two rows
+        bool grew = false;
 #pragma unroll
         for (int mt = 0; mt < TILE_MT; mt++) {
+            if (masked) {
+                int r = (warp * TILE_MT + mt) * 16 + g;
+                int keys0 = row_keys(tile_rows[r], list.causal, first, q_heads, block_start, block_size);
+                int keys1 = row_keys(tile_rows[r + 8], list.causal, first, q_heads, block_start, block_size);
+#pragma unroll
+                for (int n = 0; n < TILE_KEYS / 8; n++) {
+#pragma unroll
+                    for (int e = 0; e < 2; e++) {
+                        int key = j0 + n * 8 + 2 * t + e;
+                        if (key >= keys0) s[mt][n][e] = NEG_INF;
+                        if (key >= keys1) s[mt][n][2 + e] = NEG_INF;
+                    }
+                }
+            }
+            // Maxima of the raw scores (the scale is positive), scaled once.
             float top0 = NEG_INF, top1 = NEG_INF;
 #pragma unroll
             for (int n = 0; n < TILE_KEYS / 8; n++) {
-#pragma unroll
-                for (int e = 0; e < 2; e++) {
-                    int key = j0 + n * 8 + 2 * t + e;
-                    s[mt][n][e] = key < keys[mt][0] ? s[mt][n][e] * scale_log2 : NEG_INF;
-                    s[mt][n][2 + e] = key < keys[mt][1] ? s[mt][n][2 + e] * scale_log2 : NEG_INF;
-                    top0 = fmaxf(top0, s[mt][n][e]);
-                    top1 = fmaxf(top1, s[mt][n][2 + e]);
-                }
+                top0 = fmaxf(top0, fmaxf(s[mt][n][0], s[mt][n][1]));
+                top1 = fmaxf(top1, fmaxf(s[mt][n][2], s[mt][n][3]));
             }
 #pragma unroll
             for (int x = 1; x < 4; x <<= 1) {
                 top0 = fmaxf(top0, __shfl_xor_sync(0xffffffffu, top0, x));
                 top1 = fmaxf(top1, __shfl_xor_sync(0xffffffffu, top1, x));
             }
-            float new0 = fmaxf(m[mt][0], top0), new1 = fmaxf(m[mt][1], top1);
+            top0 *= scale_log2;
+            top1 *= scale_log2;
+            // A row keeps its running maximum until a score passes it by more than 8 (log2 units): probabilities
+            // then stay below 2^8, exact in fp32 and as precise in the 16-bit operand, and the pass that rescales
+            // the output accumulators runs only in chunks where some row of the warp moved its maximum.
+            bool grow0 = top0 > m[mt][0] + 8.0f, grow1 = top1 > m[mt][1] + 8.0f;
+            float new0 = grow0 ? top0 : m[mt][0], new1 = grow1 ? top1 : m[mt][1];
             float use0 = new0 == NEG_INF ? 0.0f : new0;
             float use1 = new1 == NEG_INF ? 0.0f : new1;
-            float corr0 = fast_exp2(m[mt][0] - use0), corr1 = fast_exp2(m[mt][1] - use1);
+            float corr0 = grow0 ? fast_exp2(m[mt][0] - use0) : 1.0f, corr1 = grow1 ? fast_exp2(m[mt][1] - use1) : 1.0f;
+            grew |= grow0 | grow1;
             m[mt][0] = new0;
             m[mt][1] = new1;
             float sum0 = 0.0f, sum1 = 0.0f;
 #pragma unroll
             for (int n = 0; n < TILE_KEYS / 8; n++) {
-                s[mt][n][0] = fast_exp2(s[mt][n][0] - use0);
-                s[mt][n][1] = fast_exp2(s[mt][n][1] - use0);
-                s[mt][n][2] = fast_exp2(s[mt][n][2] - use1);
-                s[mt][n][3] = fast_exp2(s[mt][n][3] - use1);
+                s[mt][n][0] = fast_exp2(fmaf(s[mt][n][0], scale_log2, -use0));
+                s[mt][n][1] = fast_exp2(fmaf(s[mt][n][1], scale_log2, -use0));
+                s[mt][n][2] = fast_exp2(fmaf(s[mt][n][2], scale_log2, -use1));
+                s[mt][n][3] = fast_exp2(fmaf(s[mt][n][3], scale_log2, -use1));
                 sum0 += s[mt][n][0] + s[mt][n][1];
                 sum1 += s[mt][n][2] + s[mt][n][3];
             }
             l[mt][0] = l[mt][0] * corr0 + sum0;
             l[mt][1] = l[mt][1] * corr1 + sum1;
-#pragma unroll
-            for (int n = 0; n < D / 8; n++) {
-                o[mt][n][0] *= corr0;
-                o[mt][n][1] *= corr0;
-                o[mt][n][2] *= corr1;
-                o[mt][n][3] *= corr1;
-            }
+            c0[mt] = corr0;
+            c1[mt] = corr1;
 #pragma unroll
             for (int kk = 0; kk < TILE_KEYS / 16; kk++) {
                 p[mt][kk][0] = pack2<BF16>(s[mt][2 * kk][0], s[mt][2 * kk][1]);
                 p[mt][kk][1] = pack2<BF16>(s[mt][2 * kk][2], s[mt][2 * kk][3]);
                 p[mt][kk][2] = pack2<BF16>(s[mt][2 * kk + 1][0], s[mt][2 * kk + 1][1]);
                 p[mt][kk][3] = pack2<BF16>(s[mt][2 * kk + 1][2], s[mt][2 * kk + 1][3]);
+            }
+        }
+        if (__any_sync(0xffffffffu, grew)) {
+#pragma unroll
+            for (int mt = 0; mt < TILE_MT; mt++) {
+#pragma unroll
+                for (int n = 0; n < D / 8; n++) {
+                    o[mt][n][0] *= c0[mt];
+                    o[mt][n][1] *= c0[mt];
+                    o[mt][n][2] *= c1[mt];
+                    o[mt][n][3] *= c1[mt];
+                }
             }
         }
 #pragma unroll

@@ -10,9 +10,12 @@ import dev.moba.gating.Selection;
 import dev.moba.kv.SummaryTable;
 import dev.moba.spi.BackendOptions;
 import dev.moba.spi.SealedBlock;
+import dev.moba.tensor.DType;
 import dev.moba.tensor.Tensor;
 import dev.moba.testing.RandomTensors;
 import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
 import java.util.List;
 import java.util.stream.Stream;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -20,23 +23,32 @@ import org.junit.jupiter.params.provider.Arguments;
 import org.junit.jupiter.params.provider.MethodSource;
 
 /**
- * The gate kernels (tiled for head dimensions that are multiples of 8 up to 128, one warp per row otherwise)
- * select the same blocks as the Java backend. Both score in fp32, in different orders, so a row may differ only
+ * The gate kernels (on the tensor cores for 16-bit queries with head dimensions that are multiples of 16 up to 128,
+ * register-tiled for fp32 queries and multiples of 8 up to 128, one warp per row otherwise) select the same blocks
+ * as the Java backend; 16-bit cases give both sides the same rounded queries. Both score in fp32, in different orders, so a row may differ only
  * where its last chosen and first passed-over blocks score within 1e-5 (relative) of each other, checked in double.
  */
 @RequiresGpu
 class CudaGateTest {
 
-    record Case(int tokens, int first, int kvHeads, int group, int dim, int blockSize, int picks, long seed) {}
+    record Case(DType queries, int tokens, int first, int kvHeads, int group, int dim, int blockSize, int picks,
+                long seed) {}
 
     static Stream<Arguments> cases() {
         return Stream.of(
-                new Case(4096, 0, 2, 4, 128, 64, 2, 1),
-                new Case(3000, 50_000, 1, 8, 128, 512, 11, 2),
-                new Case(257, 9000, 2, 2, 64, 100, 5, 3),
-                new Case(1, 70_000, 1, 4, 128, 256, 16, 4),
-                new Case(777, 6000, 2, 1, 36, 128, 3, 5),
-                new Case(1500, 100_000, 1, 2, 256, 1024, 7, 6)).map(Arguments::of);
+                new Case(DType.FP32, 4096, 0, 2, 4, 128, 64, 2, 1),
+                new Case(DType.FP32, 3000, 50_000, 1, 8, 128, 512, 11, 2),
+                new Case(DType.FP32, 257, 9000, 2, 2, 64, 100, 5, 3),
+                new Case(DType.FP32, 1, 70_000, 1, 4, 128, 256, 16, 4),
+                new Case(DType.FP32, 777, 6000, 2, 1, 36, 128, 3, 5),
+                new Case(DType.FP32, 1500, 100_000, 1, 2, 256, 1024, 7, 6),
+                new Case(DType.BF16, 4096, 0, 2, 4, 128, 64, 2, 7),
+                new Case(DType.BF16, 3000, 50_000, 1, 8, 128, 512, 11, 8),
+                new Case(DType.BF16, 257, 9000, 2, 2, 64, 100, 5, 9),
+                new Case(DType.BF16, 1, 70_000, 1, 4, 128, 256, 16, 10),
+                new Case(DType.BF16, 777, 6000, 2, 1, 48, 128, 3, 11),
+                new Case(DType.FP16, 2500, 30_000, 2, 4, 128, 256, 7, 12),
+                new Case(DType.FP16, 900, 4000, 1, 2, 64, 64, 4, 13)).map(Arguments::of);
     }
 
     @ParameterizedTest(name = "{0}")
@@ -51,10 +63,12 @@ class CudaGateTest {
             for (int b = 0; b < blocks; b++) {
                 summaries.add(new SealedBlock(b, random.normal(c.kvHeads() * c.dim())));
             }
-            Tensor queries = random.tensor(arena, c.tokens(), layout.qHeads(), c.dim());
+            Tensor queries = random.tensor(arena, c.tokens(), layout.qHeads(), c.dim()).roundedCopy(c.queries(), arena);
             GateRequest request = new GateRequest(queries, c.first(), summaries, c.picks(), c.blockSize(), layout);
             Selection expected = java.gate(List.of(request)).getFirst();
-            Selection actual = CudaBackends.shared().gate(List.of(request)).getFirst();
+            Selection actual = c.queries() == DType.FP32
+                    ? CudaBackends.shared().gate(List.of(request)).getFirst()
+                    : gateStored(request, c.queries());
             assertThat(actual.rows()).isEqualTo(expected.rows());
             int differing = 0;
             for (int row = 0; row < expected.rows(); row++) {
@@ -67,6 +81,31 @@ class CudaGateTest {
             }
             assertThat(differing).as("rows choosing other blocks").isLessThanOrEqualTo(expected.rows() / 1000);
         }
+    }
+
+    /** The device gate on queries stored in {@code dtype}, as a device sequence calls it. */
+    private static Selection gateStored(GateRequest request, DType dtype) {
+        CudaBackend backend = CudaBackends.shared();
+        Tensor q = request.queries();
+        HeadLayout layout = request.layout();
+        long outBytes = (long) request.rows() * request.picks() * Integer.BYTES;
+        return backend.device().run(() -> {
+            long[] at = backend.scratch().regions(q.segment().byteSize(), q.size() * dtype.bytes(),
+                    request.summaries().bytesReserved(), outBytes);
+            backend.device().upload(q.segment(), at[0]);
+            backend.kernels().convert(at[0], q.size(), dtype, at[1]);
+            backend.device().upload(request.summaries().segment(), at[2]);
+            backend.kernels().gate(at[1], dtype, q.tokens(), layout.qHeads(), layout.groupSize(), layout.headDim(),
+                    request.firstPosition(), request.blockSize(), at[2], layout.kvHeads(),
+                    request.summaries().capacity(), request.picks(), at[3]);
+            int[] blocks = new int[request.rows() * request.picks()];
+            try (Arena host = Arena.ofConfined()) {
+                MemorySegment out = host.allocate(outBytes);
+                backend.device().download(at[3], out);
+                MemorySegment.copy(out, ValueLayout.JAVA_INT, 0, blocks, 0, blocks.length);
+            }
+            return new Selection(request.rows(), request.picks(), blocks);
+        });
     }
 
     private static boolean sameRow(Selection a, Selection b, int row) {
