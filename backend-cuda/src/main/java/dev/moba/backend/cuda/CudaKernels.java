@@ -38,9 +38,13 @@ final class CudaKernels implements AutoCloseable {
     private static final int TILE_KEYS = 64;
     private static final int TILE_PAD = 8;
     private static final int PLAN_THREADS = 1024;
+    private static final int PLAN_SPAN = 16384;
+    private static final int PLAN_SHARED_LISTS = 12288;
     private static final int[] GATE_TILE_PICKS = {2, 4, 8, 16};
     private static final int GATE_TILE_DIM = 128;
     private static final int GATE_TILE = 64;
+    private static final int GATE_MMA_TOKENS = 128;
+    private static final int GATE_MMA_CANDIDATES = 32;
 
     private final Map<String, KernelModule> modules = new LinkedHashMap<>();
     private final int gridLimit;
@@ -52,7 +56,8 @@ final class CudaKernels implements AutoCloseable {
             }
             for (int picks : GATE_TILE_PICKS) {
                 modules.get("moba_gate.cu").allowSharedMemory("gate_tiles_" + picks, gateTileSharedBytes(GATE_TILE_DIM));
-                modules.get("moba_gate.cu").allowSharedMemory("gate_mma_" + picks, gateMmaSharedBytes(GATE_TILE_DIM));
+                modules.get("moba_gate.cu").allowSharedMemory("gate_mma_" + picks,
+                        gateMmaSharedBytes(DType.FP16, GATE_TILE_DIM));
             }
             modules.get("moba_gate.cu").allowSharedMemory("gate_decode",
                     (MAX_DECODE_CANDIDATES + MAX_ATTEND_DIM) * Float.BYTES);
@@ -145,12 +150,6 @@ final class CudaKernels implements AutoCloseable {
     void gate(long q, DType qType, int n, int qHeads, int group, int dim, int first, int blockSize, long means,
               int kvHeads, int capacity, int picks, long out) {
         long rows = (long) n * qHeads;
-        if (qType != DType.FP32 && dim <= GATE_TILE_DIM && dim % 16 == 0 && capacity % 4 == 0) {
-            modules.get("moba_gate.cu").launchGrid("gate_mma_" + tilePicks(picks), (n + GATE_TILE - 1) / GATE_TILE,
-                    qHeads, 1, 256, gateMmaSharedBytes(dim), q, qType.ordinal(), n, qHeads, group, dim, first,
-                    blockSize, means, capacity, picks, out);
-            return;
-        }
         if (dim <= GATE_TILE_DIM && dim % 8 == 0 && capacity % 4 == 0) {
             modules.get("moba_gate.cu").launchGrid("gate_tiles_" + tilePicks(picks), (n + GATE_TILE - 1) / GATE_TILE, qHeads, 1,
                     256, gateTileSharedBytes(dim), q, qType.ordinal(), n, qHeads, group, dim, first, blockSize, means,
@@ -160,6 +159,36 @@ final class CudaKernels implements AutoCloseable {
         modules.get("moba_gate.cu").launch("gate_topk", (int) ((rows + GATE_WARPS - 1) / GATE_WARPS),
                 GATE_WARPS * 32, 0, q, qType.ordinal(), n, qHeads, group, dim, first, blockSize, means, kvHeads,
                 capacity, picks, out);
+    }
+
+    /** Whether {@link #gateTerms} runs queries of this type and head dimension. */
+    static boolean gateTermsSupport(DType qType, int dim) {
+        return qType != DType.FP32 && dim % 16 == 0 && dim <= GATE_TILE_DIM;
+    }
+
+    /**
+     * Splits {@code n} fp32 block means into the three bf16 terms {@link #gateTerms} reads: term {@code p} of value
+     * {@code i} at {@code terms + (p * n + i) * 2}.
+     */
+    void splitMeans(long means, long n, long terms) {
+        modules.get("moba_gate.cu").launch("gate_split_means", grid(n, 256), 256, 0, means, n, terms);
+    }
+
+    /**
+     * {@link #gate} on the tensor cores, for queries in bf16 or fp16 with head dimensions that are multiples of 16
+     * up to 128 ({@link #gateTermsSupport}): {@code terms} holds the split means ({@link #splitMeans} of the
+     * {@code [kvHeads][dim][capacity]} matrices; capacity a multiple of 8).
+     */
+    void gateTerms(long q, DType qType, int n, int qHeads, int group, int dim, int first, int blockSize, long terms,
+                   int kvHeads, int capacity, int picks, long out) {
+        if (!gateTermsSupport(qType, dim) || capacity % 8 != 0) {
+            throw new IllegalArgumentException("the tensor-core gate takes 16-bit queries, head dimensions that are "
+                    + "multiples of 16 up to 128 and a capacity that is a multiple of 8; got " + qType + ", " + dim
+                    + ", " + capacity);
+        }
+        modules.get("moba_gate.cu").launchGrid("gate_mma_" + tilePicks(picks),
+                (n + GATE_MMA_TOKENS - 1) / GATE_MMA_TOKENS, qHeads, 1, 256, gateMmaSharedBytes(qType, dim), q,
+                qType.ordinal(), n, qHeads, group, dim, first, blockSize, terms, kvHeads, capacity, picks, out);
     }
 
     /** Runs {@code count} attention entries ({@code int4 {row, block, keys, slot}}) into slot partials, in fp32. */
@@ -205,8 +234,9 @@ final class CudaKernels implements AutoCloseable {
 
     /** Counts the selected (row, slot) pairs per (kv head, history block) into zeroed {@code counts}. */
     void planCount(long selection, long rows, int picks, int qHeads, int group, int historyBlocks, long counts) {
-        modules.get("moba_plan.cu").launch("plan_count", blocks(rows * picks, 256), 256, 0, selection, rows, picks,
-                qHeads, group, historyBlocks, counts);
+        modules.get("moba_plan.cu").launch("plan_count", blocks(rows * picks, PLAN_SPAN), PLAN_THREADS,
+                planSharedBytes(qHeads / group * historyBlocks), selection, rows, picks, qHeads, group, historyBlocks,
+                counts);
     }
 
     /** Lays out history lists then causal lists, with entry offsets and tile numbers. */
@@ -219,8 +249,9 @@ final class CudaKernels implements AutoCloseable {
     /** Writes the selected pairs into their history lists; {@code cursors} starts zeroed. */
     void planFillHistory(long selection, long rows, int picks, int qHeads, int group, int historyBlocks, long lists,
                          long cursors, long entries) {
-        modules.get("moba_plan.cu").launch("plan_fill_history", blocks(rows * picks, 256), 256, 0, selection, rows,
-                picks, qHeads, group, historyBlocks, lists, cursors, entries);
+        modules.get("moba_plan.cu").launch("plan_fill_history", blocks(rows * picks, PLAN_SPAN), PLAN_THREADS,
+                planSharedBytes(qHeads / group * historyBlocks), selection, rows, picks, qHeads, group, historyBlocks,
+                lists, cursors, entries);
     }
 
     /** Writes every query row into the causal list of its own block. */
@@ -269,15 +300,20 @@ final class CudaKernels implements AutoCloseable {
         return Arrays.stream(GATE_TILE_PICKS).filter(p -> p >= picks).findFirst().orElseThrow();
     }
 
-    /** Shared memory of the tensor-core gate: two query terms, three mean terms, the chunk's scores. */
-    private static int gateMmaSharedBytes(int dim) {
-        return (2 * GATE_TILE * (dim + 8) + 3 * dim * (GATE_TILE + 8)) * Short.BYTES
-                + GATE_TILE * (GATE_TILE + 1) * Float.BYTES;
+    /** Shared memory of the tensor-core gate: the query terms, two stages of the three mean terms. */
+    private static int gateMmaSharedBytes(DType qType, int dim) {
+        int queryTerms = qType == DType.BF16 ? 1 : 2;
+        return (queryTerms * GATE_MMA_TOKENS * (dim + 8) + 2 * 3 * dim * (GATE_MMA_CANDIDATES + 8)) * Short.BYTES;
     }
 
     /** Shared memory of the tiled gate: transposed queries (stride 68), a chunk of means, the chunk's scores. */
     private static int gateTileSharedBytes(int dim) {
         return (dim * (68 + GATE_TILE) + GATE_TILE * (GATE_TILE + 1)) * Float.BYTES;
+    }
+
+    /** Shared memory of the planning kernels: a counter per history list where they fit, else none. */
+    private static int planSharedBytes(int historyLists) {
+        return historyLists <= PLAN_SHARED_LISTS ? historyLists * Integer.BYTES : 0;
     }
 
     private static int tileSharedBytes(int dim) {

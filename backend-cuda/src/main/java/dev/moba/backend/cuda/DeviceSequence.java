@@ -28,6 +28,7 @@ public final class DeviceSequence implements AutoCloseable {
     private final CudaKvCache cache;
     private final int capacity;
     private final long means;
+    private final long meanTerms;
     private final int maxTokens;
 
     /**
@@ -55,8 +56,9 @@ public final class DeviceSequence implements AutoCloseable {
         this.maxTokens = maxTokens;
         // The tiled gate reads means 64 columns at a time.
         this.capacity = (maxTokens / config.blockSize() + 64) / 64 * 64;
-        this.means = backend.device().run(
-                () -> backend.device().allocate((long) layout.kvHeads() * layout.headDim() * capacity * Float.BYTES));
+        long meanValues = (long) layout.kvHeads() * layout.headDim() * capacity;
+        this.means = backend.device().run(() -> backend.device().allocate(meanValues * Float.BYTES));
+        this.meanTerms = backend.device().run(() -> backend.device().allocate(3 * meanValues * Short.BYTES));
     }
 
     CudaKvCache cache() {
@@ -125,11 +127,12 @@ public final class DeviceSequence implements AutoCloseable {
             long partLse = at[7];
             if (sealed > 0) {
                 kernels.means(cache.table(), 0, sealed, cache.spec(), means, capacity);
+                kernels.splitMeans(means, (long) kvHeads * dim * capacity, meanTerms);
                 kernels.fill(counts, (long) kvHeads * sealed, 0);
                 kernels.fill(cursors, (long) kvHeads * sealed, 0);
             }
             if (picks > 0) {
-                kernels.gate(q, dtype, tokens, qHeads, group, dim, 0, blockSize, means, kvHeads, capacity, picks,
+                kernels.gateTerms(q, dtype, tokens, qHeads, group, dim, 0, blockSize, meanTerms, kvHeads, capacity, picks,
                         selection);
                 kernels.planCount(selection, rows, picks, qHeads, group, sealed, counts);
             }
@@ -170,6 +173,9 @@ public final class DeviceSequence implements AutoCloseable {
     @Override
     public void close() {
         cache.close();
-        backend.device().execute(() -> backend.device().free(means));
+        backend.device().execute(() -> {
+            backend.device().free(means);
+            backend.device().free(meanTerms);
+        });
     }
 }

@@ -295,104 +295,116 @@ GATE_TILE_KERNEL(8)
 GATE_TILE_KERNEL(16)
 
 // The tiled gate on the tensor cores, for 16-bit queries and head dimensions that are multiples of 16 up to 128.
-// Scores must be fp32-accurate, so each fp32 mean is split into three bf16 terms (hi + mid + lo carry all 24 bits
-// of its significand) and each query into one bf16 term (exact for bf16) or two (exact for fp16); the products are
-// exact and accumulate in fp32. A CTA of 8 warps scores 64 tokens of one head against 64 candidates at a time
-// (warp w: tokens 16 (w % 4).., candidates 32 (w / 4)..); the next chunk's means load while this one is ranked.
-// Grid: (ceil(n / 64), qHeads). Dynamic shared memory: gate_mma_shared_bytes(dim).
-#define GMMA_TOKENS 64
-#define GMMA_CANDIDATES 64
+// Scores must be fp32-accurate, so each fp32 mean enters as three bf16 terms (hi + mid + lo carry all 24 bits of its
+// significand, see gate_split_means) and each query as one bf16 term (exact for bf16) or two (exact for fp16): the
+// products are exact and accumulate in fp32. A CTA of 8 warps takes 128 tokens of one head (16 per warp) and streams
+// the mean terms through shared memory 32 candidates at a time (cp.async, double-buffered, small enough for two CTAs
+// per multiprocessor with bf16 queries); each thread ranks the scores its accumulators hold (two tokens, 8 candidates
+// of the chunk each) and the four threads of a token merge their lists at the end, so no score leaves the
+// registers. Grid: (ceil(n / 128), qHeads). Dynamic shared memory: (qParts * 128 * (dim + 8) + 2 * 3 * dim * 40)
+// bf16 values.
+#define GMMA_TOKENS 128
+#define GMMA_CANDIDATES 32
 #define GMMA_THREADS 256
 #define GMMA_PAD 8
-#define GMMA_MAX_DIM 128
 
-// The next chunk of means, candidates [c0, c0 + 64) of every dimension, into registers (zeros past `most`).
-__device__ __forceinline__ void gate_mma_fetch(float4 (&pre)[GMMA_MAX_DIM / 16], const float* head_means,
-                                               int capacity, int dim, int c0, int most) {
-#pragma unroll
-    for (int r = 0; r < GMMA_MAX_DIM / 16; r++) {
-        int i = threadIdx.x + r * GMMA_THREADS, d = i / 16, j = (i % 16) * 4;
-        pre[r] = i < dim * 16 && c0 + j < most ? *(const float4*) (head_means + (long long) d * capacity + c0 + j)
-                                               : make_float4(0.0f, 0.0f, 0.0f, 0.0f);
+// Splits n fp32 means into three bf16 terms each, hi + mid + lo, every term the rounded remainder of the ones before
+// (the remainders are exact in fp32): terms[p * n + i] is term p of means[i].
+extern "C" __global__ void gate_split_means(const float* means, long long n, u16* terms) {
+    for (long long i = blockIdx.x * (long long) blockDim.x + threadIdx.x; i < n; i += (long long) gridDim.x * blockDim.x) {
+        float x = means[i];
+        u16 hi = float_to_bf16(x);
+        float r = x - bf16_to_float(hi);
+        u16 mid = float_to_bf16(r);
+        terms[i] = hi;
+        terms[n + i] = mid;
+        terms[2 * n + i] = float_to_bf16(r - bf16_to_float(mid));
     }
 }
 
-// x as hi + mid + lo, each rounded to bf16 in turn; the remainders are exact in fp32.
-__device__ __forceinline__ void split3(float x, u16& hi, u16& mid, u16& lo) {
-    hi = float_to_bf16(x);
-    float r = x - bf16_to_float(hi);
-    mid = float_to_bf16(r);
-    lo = float_to_bf16(r - bf16_to_float(mid));
-}
-
-// Stores the fetched chunk as three bf16 matrices [dim][64 + pad] (k rows, candidate columns).
-__device__ __forceinline__ void gate_mma_store(const float4 (&pre)[GMMA_MAX_DIM / 16], u16* ms, int dim) {
-    const int stride = GMMA_CANDIDATES + GMMA_PAD;
-#pragma unroll
-    for (int r = 0; r < GMMA_MAX_DIM / 16; r++) {
-        int i = threadIdx.x + r * GMMA_THREADS, d = i / 16, j = (i % 16) * 4;
-        if (i >= dim * 16) continue;
-        float v[4] = {pre[r].x, pre[r].y, pre[r].z, pre[r].w};
-        u16 parts[3][4];
-#pragma unroll
-        for (int e = 0; e < 4; e++) split3(v[e], parts[0][e], parts[1][e], parts[2][e]);
-#pragma unroll
-        for (int p = 0; p < 3; p++) {
-            *(uint2*) (ms + ((long long) p * dim + d) * stride + j) =
-                    make_uint2(parts[p][0] | ((u32) parts[p][1] << 16), parts[p][2] | ((u32) parts[p][3] << 16));
-        }
+// Candidates [c0, c0 + 32) of the three term matrices of one kv head ([dim][capacity] each, `term_stride` apart)
+// into ms ([3][dim][40]); pieces wholly past `most` are zero-filled. Commits the copies as one group.
+__device__ __forceinline__ void gate_mma_load(u16* ms, const u16* head_terms, long long term_stride, int capacity,
+                                              int dim, int c0, int most) {
+    const int pieces = GMMA_CANDIDATES / 8;
+    for (int i = threadIdx.x; i < 3 * dim * pieces; i += GMMA_THREADS) {
+        int row = i / pieces, j = (i % pieces) * 8, p = row / dim, d = row % dim;
+        bool valid = c0 + j < most;
+        const u16* src = head_terms + (valid ? p * term_stride + (long long) d * capacity + c0 + j : 0);
+        copy16_async(ms + row * (GMMA_CANDIDATES + GMMA_PAD) + j, src, valid);
     }
+    async_commit();
 }
 
 template <int PICKS>
 __device__ void gate_mma_tile(const void* q, int q_dt, int n, int q_heads, int group, int dim, int first,
-                              int block_size, const float* means, int capacity, int picks, int* out) {
+                              int block_size, const u16* terms, int kv_heads, int capacity, int picks, int* out) {
     extern __shared__ __align__(16) u16 gmma_shared[];
     const int qstride = dim + GMMA_PAD, mstride = GMMA_CANDIDATES + GMMA_PAD;
-    u16* qs = gmma_shared;                                           // [2][64][qstride]: query terms
-    u16* ms = qs + 2 * GMMA_TOKENS * qstride;                        // [3][dim][mstride]: mean terms
-    float* sc = (float*) (ms + 3 * dim * mstride);                   // [64][65]: the chunk's scores
+    const int qparts = q_dt == DT_BF16 ? 1 : 2;
+    u16* qs = gmma_shared;                            // [qparts][128][qstride]: query terms
+    u16* ms = qs + qparts * GMMA_TOKENS * qstride;    // two stages of [3][dim][mstride]: mean terms
+    const int stage_size = 3 * dim * mstride;
     int h = blockIdx.y, kh = h / group;
     int t0 = blockIdx.x * GMMA_TOKENS;
     int tokens = min(GMMA_TOKENS, n - t0);
-    int qparts = q_dt == DT_BF16 ? 1 : 2;
+    int most = (first + t0 + tokens - 1) / block_size;  // candidates of the tile's last token
+    const long long term_stride = (long long) kv_heads * dim * capacity;
+    const u16* head_terms = terms + (long long) kh * dim * capacity;
+    // The queries are copied as stored (fp16 ones into the lo-term rows, then split in place) in the group of the
+    // first chunk of means.
+    u16* raw = qs + (qparts - 1) * GMMA_TOKENS * qstride;
     for (int i = threadIdx.x; i < GMMA_TOKENS * (dim / 8); i += GMMA_THREADS) {
         int t = i / (dim / 8), d0 = (i % (dim / 8)) * 8;
-        uint4 raw = make_uint4(0, 0, 0, 0);
-        if (t < tokens) raw = *(const uint4*) ((const u16*) q + ((long long) (t0 + t) * q_heads + h) * dim + d0);
-        if (q_dt == DT_BF16) {
-            *(uint4*) (qs + t * qstride + d0) = raw;
-            continue;
-        }
-        u32 words[4] = {raw.x, raw.y, raw.z, raw.w}, hi[4], lo[4];
-#pragma unroll
-        for (int e = 0; e < 4; e++) {  // fp16 to bf16 hi + lo, exactly (11 significant bits in two 8-bit terms)
-            float a = fp16_to_float((u16) words[e]), b = fp16_to_float((u16) (words[e] >> 16));
-            u16 ah = float_to_bf16(a), bh = float_to_bf16(b);
-            hi[e] = ah | ((u32) bh << 16);
-            lo[e] = float_to_bf16(a - bf16_to_float(ah)) | ((u32) float_to_bf16(b - bf16_to_float(bh)) << 16);
-        }
-        *(uint4*) (qs + t * qstride + d0) = make_uint4(hi[0], hi[1], hi[2], hi[3]);
-        *(uint4*) (qs + (GMMA_TOKENS + t) * qstride + d0) = make_uint4(lo[0], lo[1], lo[2], lo[3]);
+        const u16* src = (const u16*) q + (t < tokens ? ((long long) (t0 + t) * q_heads + h) * dim + d0 : 0);
+        copy16_async(raw + t * qstride + d0, src, t < tokens);
     }
-    int most = (first + t0 + tokens - 1) / block_size;  // candidates of the tile's last token
-    int token = threadIdx.x / 4, quarter = threadIdx.x % 4;
-    int own = token < tokens ? (first + t0 + token) / block_size : 0;
-    float best[PICKS];
-    int index[PICKS];
-#pragma unroll
-    for (int k = 0; k < PICKS; k++) { best[k] = -__int_as_float(0x7f800000); index[k] = 0x7fffffff; }
-    int warp = threadIdx.x >> 5, lane = threadIdx.x & 31;
-    int rows = (warp % 4) * 16, cols = (warp / 4) * 32;
-    const float* head_means = means + (long long) kh * dim * capacity;
-    float4 pre[GMMA_MAX_DIM / 16];
-    gate_mma_fetch(pre, head_means, capacity, dim, 0, most);
-    for (int c0 = 0; c0 < most; c0 += GMMA_CANDIDATES) {
-        gate_mma_store(pre, ms, dim);
+    gate_mma_load(ms, head_terms, term_stride, capacity, dim, 0, most);
+    if (q_dt != DT_BF16) {
+        async_wait<0>();
         __syncthreads();
-        float acc[4][4];
+        for (int i = threadIdx.x; i < GMMA_TOKENS * (dim / 8); i += GMMA_THREADS) {
+            int t = i / (dim / 8), d0 = (i % (dim / 8)) * 8;
+            uint4 word4 = *(const uint4*) (raw + t * qstride + d0);
+            u32 words[4] = {word4.x, word4.y, word4.z, word4.w}, hi[4], lo[4];
 #pragma unroll
-        for (int nt = 0; nt < 4; nt++) acc[nt][0] = acc[nt][1] = acc[nt][2] = acc[nt][3] = 0.0f;
+            for (int e = 0; e < 4; e++) {  // fp16 to bf16 hi + lo, exactly (11 significant bits in two 8-bit terms)
+                float a = fp16_to_float((u16) words[e]), b = fp16_to_float((u16) (words[e] >> 16));
+                u16 ah = float_to_bf16(a), bh = float_to_bf16(b);
+                hi[e] = ah | ((u32) bh << 16);
+                lo[e] = float_to_bf16(a - bf16_to_float(ah)) | ((u32) float_to_bf16(b - bf16_to_float(bh)) << 16);
+            }
+            *(uint4*) (qs + t * qstride + d0) = make_uint4(hi[0], hi[1], hi[2], hi[3]);
+            *(uint4*) (raw + t * qstride + d0) = make_uint4(lo[0], lo[1], lo[2], lo[3]);
+        }
+    }
+    int warp = threadIdx.x >> 5, lane = threadIdx.x & 31, g = lane >> 2, t = lane & 3;
+    int rows = warp * 16;
+    // This thread's two tokens (rows g and g + 8 of its warp's m-tile) and their candidates.
+    int own0 = rows + g < tokens ? (first + t0 + rows + g) / block_size : 0;
+    int own1 = rows + g + 8 < tokens ? (first + t0 + rows + g + 8) / block_size : 0;
+    float best0[PICKS], best1[PICKS];
+    int index0[PICKS], index1[PICKS];
+#pragma unroll
+    for (int k = 0; k < PICKS; k++) {
+        best0[k] = best1[k] = -__int_as_float(0x7f800000);
+        index0[k] = index1[k] = 0x7fffffff;
+    }
+    int chunks = (most + GMMA_CANDIDATES - 1) / GMMA_CANDIDATES;
+    for (int c = 0; c < chunks; c++) {
+        int c0 = c * GMMA_CANDIDATES;
+        if (c + 1 < chunks) {
+            gate_mma_load(ms + ((c + 1) & 1) * stage_size, head_terms, term_stride, capacity, dim,
+                          c0 + GMMA_CANDIDATES, most);
+            async_wait<1>();
+        } else {
+            async_wait<0>();
+        }
+        __syncthreads();
+        const u16* mc = ms + (c & 1) * stage_size;
+        float acc[GMMA_CANDIDATES / 8][4];
+#pragma unroll
+        for (int nt = 0; nt < GMMA_CANDIDATES / 8; nt++) acc[nt][0] = acc[nt][1] = acc[nt][2] = acc[nt][3] = 0.0f;
         for (int k = 0; k < dim / 16; k++) {
             u32 a[2][4];
 #pragma unroll
@@ -404,10 +416,10 @@ __device__ void gate_mma_tile(const void* q, int q_dt, int n, int q_heads, int g
 #pragma unroll
             for (int mp = 2; mp >= 0; mp--) {  // smallest terms first
 #pragma unroll
-                for (int np = 0; np < 2; np++) {
+                for (int np = 0; np < GMMA_CANDIDATES / 16; np++) {
                     u32 b[4];
-                    ldmatrix_x4_trans(b, ms + ((long long) mp * dim + k * 16 + (lane & 7) + ((lane >> 3) & 1) * 8) * mstride
-                                             + cols + np * 16 + (lane >> 4) * 8);
+                    ldmatrix_x4_trans(b, mc + (mp * dim + k * 16 + (lane & 7) + ((lane >> 3) & 1) * 8) * mstride
+                                             + np * 16 + (lane >> 4) * 8);
 #pragma unroll
                     for (int qp = 0; qp < 2; qp++) {
                         if (qp < qparts) {
@@ -418,27 +430,34 @@ __device__ void gate_mma_tile(const void* q, int q_dt, int n, int q_heads, int g
                 }
             }
         }
-        int g = lane >> 2, t = lane & 3;
 #pragma unroll
-        for (int nt = 0; nt < 4; nt++) {
+        for (int nt = 0; nt < GMMA_CANDIDATES / 8; nt++) {
 #pragma unroll
-            for (int e = 0; e < 4; e++) {
-                sc[(rows + g + (e >> 1) * 8) * (GMMA_CANDIDATES + 1) + cols + nt * 8 + 2 * t + (e & 1)] = acc[nt][e];
+            for (int e = 0; e < 2; e++) {
+                int cand = c0 + nt * 8 + 2 * t + e;
+                if (cand < own0 && gate_better(acc[nt][e], cand, best0[PICKS - 1], index0[PICKS - 1])) {
+                    gate_insert(best0, index0, acc[nt][e], cand);
+                }
+                if (cand < own1 && gate_better(acc[nt][2 + e], cand, best1[PICKS - 1], index1[PICKS - 1])) {
+                    gate_insert(best1, index1, acc[nt][2 + e], cand);
+                }
             }
         }
-        __syncthreads();
-        if (c0 + GMMA_CANDIDATES < most) gate_mma_fetch(pre, head_means, capacity, dim, c0 + GMMA_CANDIDATES, most);
-        gate_rank_chunk(best, index, sc + token * (GMMA_CANDIDATES + 1), c0, min(GMMA_CANDIDATES, own - c0), quarter);
+        __syncthreads();  // every warp is done with this stage before the next load refills it
     }
-    gate_finish<PICKS>(best, index, picks, own, quarter == 0 && token < tokens,
-                       out + ((long long) (t0 + token) * q_heads + h) * picks);
+    async_wait<0>();  // a tile with no candidates still issued its copies
+    long long row0 = (long long) (t0 + rows + g) * q_heads + h;
+    gate_finish<PICKS>(best0, index0, picks, own0, t == 0 && rows + g < tokens, out + row0 * picks);
+    gate_finish<PICKS>(best1, index1, picks, own1, t == 0 && rows + g + 8 < tokens,
+                       out + (row0 + 8LL * q_heads) * picks);
 }
 
 #define GATE_MMA_KERNEL(PICKS)                                                                                    \
     extern "C" __global__ void __launch_bounds__(GMMA_THREADS) gate_mma_##PICKS(                                  \
         const void* q, int q_dt, int n, int q_heads, int group, int dim, int first, int block_size,               \
-        const float* means, int capacity, int picks, int* out) {                                                  \
-        gate_mma_tile<PICKS>(q, q_dt, n, q_heads, group, dim, first, block_size, means, capacity, picks, out);    \
+        const u16* terms, int kv_heads, int capacity, int picks, int* out) {                                      \
+        gate_mma_tile<PICKS>(q, q_dt, n, q_heads, group, dim, first, block_size, terms, kv_heads, capacity, picks, \
+                             out);                                                                                \
     }
 
 GATE_MMA_KERNEL(2)

@@ -20,15 +20,44 @@ extern "C" __global__ void kv_means_all(const u64* blocks, int from, int sealed,
     means[((long long) kh * dim + d) * capacity + b] = (float) (sum / block_size);
 }
 
-// Counts, per (kv head, history block), the (row, slot) pairs that selected it.
-extern "C" __global__ void plan_count(const int* selection, long long rows, int picks, int q_heads, int group,
-                                      int history_blocks, int* counts) {
-    long long i = blockIdx.x * (long long) blockDim.x + threadIdx.x;
-    if (i >= rows * picks) return;
+// The selection's (row, slot) pairs are taken PLAN_SPAN per CTA. Many rows pick the same few blocks, so where the
+// history lists fit in shared memory a CTA counts (and places) its pairs there and touches each global counter once:
+// global atomics on a few hundred addresses would serialise.
+#define PLAN_SPAN 16384
+#define PLAN_SHARED_LISTS 12288
+
+// The history list (kv head, block) of selection entry i, or -1 for an empty slot.
+__device__ __forceinline__ int plan_list_of(const int* selection, long long i, int picks, int q_heads, int group,
+                                            int history_blocks) {
     int b = selection[i];
-    if (b < 0) return;
+    if (b < 0) return -1;
     int kh = (int) ((i / picks) % q_heads) / group;
-    atomicAdd(&counts[kh * history_blocks + b], 1);
+    return kh * history_blocks + b;
+}
+
+// Counts, per (kv head, history block), the (row, slot) pairs that selected it. Dynamic shared memory: one int per
+// history list when they fit (PLAN_SHARED_LISTS), else none.
+extern "C" __global__ void __launch_bounds__(PLAN_THREADS)
+plan_count(const int* selection, long long rows, int picks, int q_heads, int group, int history_blocks, int* counts) {
+    extern __shared__ int bins[];
+    int lists = q_heads / group * history_blocks;
+    bool local = lists <= PLAN_SHARED_LISTS;
+    int* target = local ? bins : counts;
+    if (local) {
+        for (int l = threadIdx.x; l < lists; l += blockDim.x) bins[l] = 0;
+        __syncthreads();
+    }
+    long long from = (long long) blockIdx.x * PLAN_SPAN, to = min(rows * picks, from + PLAN_SPAN);
+    for (long long i = from + threadIdx.x; i < to; i += blockDim.x) {
+        int l = plan_list_of(selection, i, picks, q_heads, group, history_blocks);
+        if (l >= 0) atomicAdd(&target[l], 1);
+    }
+    if (local) {
+        __syncthreads();
+        for (int l = threadIdx.x; l < lists; l += blockDim.x) {
+            if (bins[l] > 0) atomicAdd(&counts[l], bins[l]);
+        }
+    }
 }
 
 // Lays out the lists: history lists (kv head, block) with the counted sizes, then one causal list per (kv head,
@@ -93,18 +122,35 @@ plan_lists(const int* counts, int kv_heads, int history_blocks, int blocks, int 
 }
 
 // Writes each selected (row, slot) into its history list; `cursors` starts zeroed. Order within a list is free:
-// each row's result depends only on the row and the block.
-extern "C" __global__ void plan_fill_history(const int* selection, long long rows, int picks, int q_heads, int group,
-                                             int history_blocks, const TileList* lists, int* cursors, int2* entries) {
-    long long i = blockIdx.x * (long long) blockDim.x + threadIdx.x;
-    if (i >= rows * picks) return;
-    int b = selection[i];
-    if (b < 0) return;
-    long long row = i / picks;
-    int kh = (int) (row % q_heads) / group;
-    int l = kh * history_blocks + b;
-    int at = atomicAdd(&cursors[l], 1);
-    entries[lists[l].first_entry + at] = make_int2((int) row, (int) (i % picks));
+// each row's result depends only on the row and the block. With the lists in shared memory a CTA counts its pairs,
+// reserves a range of each list with one global atomic, then places its pairs in that range.
+extern "C" __global__ void __launch_bounds__(PLAN_THREADS)
+plan_fill_history(const int* selection, long long rows, int picks, int q_heads, int group, int history_blocks,
+                  const TileList* lists, int* cursors, int2* entries) {
+    extern __shared__ int bins[];
+    int list_count = q_heads / group * history_blocks;
+    bool local = list_count <= PLAN_SHARED_LISTS;
+    long long from = (long long) blockIdx.x * PLAN_SPAN, to = min(rows * picks, from + PLAN_SPAN);
+    if (local) {
+        for (int l = threadIdx.x; l < list_count; l += blockDim.x) bins[l] = 0;
+        __syncthreads();
+        for (long long i = from + threadIdx.x; i < to; i += blockDim.x) {
+            int l = plan_list_of(selection, i, picks, q_heads, group, history_blocks);
+            if (l >= 0) atomicAdd(&bins[l], 1);
+        }
+        __syncthreads();
+        for (int l = threadIdx.x; l < list_count; l += blockDim.x) {
+            if (bins[l] > 0) bins[l] = atomicAdd(&cursors[l], bins[l]);
+        }
+        __syncthreads();
+    }
+    int* cursor = local ? bins : cursors;
+    for (long long i = from + threadIdx.x; i < to; i += blockDim.x) {
+        int l = plan_list_of(selection, i, picks, q_heads, group, history_blocks);
+        if (l < 0) continue;
+        int at = atomicAdd(&cursor[l], 1);
+        entries[lists[l].first_entry + at] = make_int2((int) (i / picks), (int) (i % picks));
+    }
 }
 
 // Writes every query into the causal list of its own block, tokens in order (so a tile's last row sees the most

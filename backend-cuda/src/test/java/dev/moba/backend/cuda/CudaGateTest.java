@@ -48,7 +48,8 @@ class CudaGateTest {
                 new Case(DType.BF16, 1, 70_000, 1, 4, 128, 256, 16, 10),
                 new Case(DType.BF16, 777, 6000, 2, 1, 48, 128, 3, 11),
                 new Case(DType.FP16, 2500, 30_000, 2, 4, 128, 256, 7, 12),
-                new Case(DType.FP16, 900, 4000, 1, 2, 64, 64, 4, 13)).map(Arguments::of);
+                new Case(DType.FP16, 900, 4000, 1, 2, 64, 64, 4, 13),
+                new Case(DType.BF16, 500, 3000, 1, 2, 40, 128, 2, 14)).map(Arguments::of);
     }
 
     @ParameterizedTest(name = "{0}")
@@ -83,25 +84,36 @@ class CudaGateTest {
         }
     }
 
-    /** The device gate on queries stored in {@code dtype}, as a device sequence calls it. */
+    /**
+     * The device gate on queries stored in {@code dtype}, as a device sequence calls it: on the tensor cores where
+     * it runs, else the register-tiled gate (head dimensions that are not multiples of 16).
+     */
     private static Selection gateStored(GateRequest request, DType dtype) {
         CudaBackend backend = CudaBackends.shared();
         Tensor q = request.queries();
         HeadLayout layout = request.layout();
         long outBytes = (long) request.rows() * request.picks() * Integer.BYTES;
         return backend.device().run(() -> {
+            long means = (long) layout.kvHeads() * layout.headDim() * request.summaries().capacity();
             long[] at = backend.scratch().regions(q.segment().byteSize(), q.size() * dtype.bytes(),
-                    request.summaries().bytesReserved(), outBytes);
+                    means * Float.BYTES, 3 * means * Short.BYTES, outBytes);
             backend.device().upload(q.segment(), at[0]);
             backend.kernels().convert(at[0], q.size(), dtype, at[1]);
             backend.device().upload(request.summaries().segment(), at[2]);
-            backend.kernels().gate(at[1], dtype, q.tokens(), layout.qHeads(), layout.groupSize(), layout.headDim(),
-                    request.firstPosition(), request.blockSize(), at[2], layout.kvHeads(),
-                    request.summaries().capacity(), request.picks(), at[3]);
+            backend.kernels().splitMeans(at[2], means, at[3]);
+            if (CudaKernels.gateTermsSupport(dtype, layout.headDim())) {
+                backend.kernels().gateTerms(at[1], dtype, q.tokens(), layout.qHeads(), layout.groupSize(),
+                        layout.headDim(), request.firstPosition(), request.blockSize(), at[3], layout.kvHeads(),
+                        request.summaries().capacity(), request.picks(), at[4]);
+            } else {
+                backend.kernels().gate(at[1], dtype, q.tokens(), layout.qHeads(), layout.groupSize(),
+                        layout.headDim(), request.firstPosition(), request.blockSize(), at[2], layout.kvHeads(),
+                        request.summaries().capacity(), request.picks(), at[4]);
+            }
             int[] blocks = new int[request.rows() * request.picks()];
             try (Arena host = Arena.ofConfined()) {
                 MemorySegment out = host.allocate(outBytes);
-                backend.device().download(at[3], out);
+                backend.device().download(at[4], out);
                 MemorySegment.copy(out, ValueLayout.JAVA_INT, 0, blocks, 0, blocks.length);
             }
             return new Selection(request.rows(), request.picks(), blocks);
