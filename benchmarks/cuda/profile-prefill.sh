@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # On the GPU machine, from a carried .device/ pack: where the resident prefill's time goes. Runs one prefill of
 # each configuration under Nsight Compute and prints the device time of every kernel, summed by name; with
-# `--detail REGEX` also the speed-of-light, occupancy and warp-stall sections of the first two launches of the
-# kernels matching REGEX. Raw CSV under $OUT (default /tmp/moba-profile).
+# `--detail REGEX` also the speed-of-light and occupancy sections and the warp stall reasons (cycles per issued
+# instruction, those above 0.05) of the first three launches of the kernels matching REGEX. Raw CSV under $OUT (default /tmp/moba-profile).
 #   bash benchmarks/cuda/profile-prefill.sh [--detail REGEX] [TOKENS:HEADS:BLOCK:TOPK ...]
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -38,10 +38,11 @@ for name, ms in sorted(total.items(), key=lambda kv: -kv[1]):
     print(f"  {ms:10.3f} ms  x{count[name]:<4d} {name}")
 PY
   if [[ -n "$DETAIL" ]]; then
-    ncu --target-processes all -k "regex:$DETAIL" --launch-count 2 --section SpeedOfLight --section Occupancy \
+    ncu --target-processes all -k "regex:$DETAIL" --launch-count 3 --section SpeedOfLight --section Occupancy \
+        --metrics "regex:smsp__average_warps_issue_stalled_.*_per_issue_active.ratio" \
         --section LaunchStats --section WarpStateStats --section ComputeWorkloadAnalysis "${JAVA[@]}" "${bench[@]}" \
         > "$OUT/detail-$tokens-$heads.txt" 2>&1 || true
-    grep -E '^  [a-z_0-9]+|Duration|Throughput|Pipe|Occupancy|Registers|Stall|Warp Cycles|Block Limit|Issued|Eligible' \
-        "$OUT/detail-$tokens-$heads.txt" | head -120
+    grep -E '^  [a-z_0-9]+|Duration|Throughput|Occupancy|Registers|Warp Cycles|issue_stalled' \
+        "$OUT/detail-$tokens-$heads.txt" | awk '!/issue_stalled/ || $NF > 0.05' | head -120
   fi
 done

@@ -307,6 +307,7 @@ GATE_TILE_KERNEL(16)
 #define GMMA_CANDIDATES 32
 #define GMMA_THREADS 256
 #define GMMA_PAD 8
+#define GMMA_MAX_DIM 128
 
 // Splits n fp32 means into three bf16 terms each, hi + mid + lo, every term the rounded remainder of the ones before
 // (the remainders are exact in fp32): terms[p * n + i] is term p of means[i].
@@ -326,12 +327,14 @@ extern "C" __global__ void gate_split_means(const float* means, long long n, u16
 // into ms ([3][dim][40]); pieces wholly past `most` are zero-filled. Commits the copies as one group.
 __device__ __forceinline__ void gate_mma_load(u16* ms, const u16* head_terms, long long term_stride, int capacity,
                                               int dim, int c0, int most) {
-    const int pieces = GMMA_CANDIDATES / 8;
-    for (int i = threadIdx.x; i < 3 * dim * pieces; i += GMMA_THREADS) {
-        int row = i / pieces, j = (i % pieces) * 8, p = row / dim, d = row % dim;
-        bool valid = c0 + j < most;
-        const u16* src = head_terms + (valid ? p * term_stride + (long long) d * capacity + c0 + j : 0);
-        copy16_async(ms + row * (GMMA_CANDIDATES + GMMA_PAD) + j, src, valid);
+    const int pieces = GMMA_CANDIDATES / 8;  // a power of two: the row and piece come from shifts, not divisions
+    for (int p = 0; p < 3; p++) {
+        for (int i = threadIdx.x; i < dim * pieces; i += GMMA_THREADS) {
+            int d = i / pieces, j = (i % pieces) * 8;
+            bool valid = c0 + j < most;
+            const u16* src = head_terms + (valid ? p * term_stride + (long long) d * capacity + c0 + j : 0);
+            copy16_async(ms + (p * dim + d) * (GMMA_CANDIDATES + GMMA_PAD) + j, src, valid);
+        }
     }
     async_commit();
 }
@@ -402,10 +405,16 @@ __device__ void gate_mma_tile(const void* q, int q_dt, int n, int q_heads, int g
         }
         __syncthreads();
         const u16* mc = ms + (c & 1) * stage_size;
-        float acc[GMMA_CANDIDATES / 8][4];
+        // One accumulator per mean term: twelve independent product chains per warp keep the tensor pipe busy.
+        float acc[3][GMMA_CANDIDATES / 8][4];
 #pragma unroll
-        for (int nt = 0; nt < GMMA_CANDIDATES / 8; nt++) acc[nt][0] = acc[nt][1] = acc[nt][2] = acc[nt][3] = 0.0f;
-        for (int k = 0; k < dim / 16; k++) {
+        for (int mp = 0; mp < 3; mp++)
+#pragma unroll
+            for (int nt = 0; nt < GMMA_CANDIDATES / 8; nt++)
+                acc[mp][nt][0] = acc[mp][nt][1] = acc[mp][nt][2] = acc[mp][nt][3] = 0.0f;
+#pragma unroll
+        for (int k = 0; k < GMMA_MAX_DIM / 16; k++) {  // unrolled for the dimension's upper bound: loads run ahead
+            if (k * 16 >= dim) break;
             u32 a[2][4];
 #pragma unroll
             for (int qp = 0; qp < 2; qp++) {
@@ -414,7 +423,7 @@ __device__ void gate_mma_tile(const void* q, int q_dt, int n, int q_heads, int g
                 }
             }
 #pragma unroll
-            for (int mp = 2; mp >= 0; mp--) {  // smallest terms first
+            for (int mp = 0; mp < 3; mp++) {
 #pragma unroll
                 for (int np = 0; np < GMMA_CANDIDATES / 16; np++) {
                     u32 b[4];
@@ -423,23 +432,28 @@ __device__ void gate_mma_tile(const void* q, int q_dt, int n, int q_heads, int g
 #pragma unroll
                     for (int qp = 0; qp < 2; qp++) {
                         if (qp < qparts) {
-                            mma<true>(acc[2 * np], a[qp], b[0], b[1]);
-                            mma<true>(acc[2 * np + 1], a[qp], b[2], b[3]);
+                            mma<true>(acc[mp][2 * np], a[qp], b[0], b[1]);
+                            mma<true>(acc[mp][2 * np + 1], a[qp], b[2], b[3]);
                         }
                     }
                 }
             }
         }
 #pragma unroll
+        for (int nt = 0; nt < GMMA_CANDIDATES / 8; nt++)
+#pragma unroll
+            for (int e = 0; e < 4; e++) acc[0][nt][e] += acc[2][nt][e] + acc[1][nt][e];  // smallest terms first
+#pragma unroll
         for (int nt = 0; nt < GMMA_CANDIDATES / 8; nt++) {
 #pragma unroll
             for (int e = 0; e < 2; e++) {
                 int cand = c0 + nt * 8 + 2 * t + e;
-                if (cand < own0 && gate_better(acc[nt][e], cand, best0[PICKS - 1], index0[PICKS - 1])) {
-                    gate_insert(best0, index0, acc[nt][e], cand);
+                float s0 = acc[0][nt][e], s1 = acc[0][nt][2 + e];
+                if (cand < own0 && gate_better(s0, cand, best0[PICKS - 1], index0[PICKS - 1])) {
+                    gate_insert(best0, index0, s0, cand);
                 }
-                if (cand < own1 && gate_better(acc[nt][2 + e], cand, best1[PICKS - 1], index1[PICKS - 1])) {
-                    gate_insert(best1, index1, acc[nt][2 + e], cand);
+                if (cand < own1 && gate_better(s1, cand, best1[PICKS - 1], index1[PICKS - 1])) {
+                    gate_insert(best1, index1, s1, cand);
                 }
             }
         }
@@ -452,15 +466,16 @@ __device__ void gate_mma_tile(const void* q, int q_dt, int n, int q_heads, int g
                        out + (row0 + 8LL * q_heads) * picks);
 }
 
-#define GATE_MMA_KERNEL(PICKS)                                                                                    \
-    extern "C" __global__ void __launch_bounds__(GMMA_THREADS) gate_mma_##PICKS(                                  \
+// Two CTAs per multiprocessor where the lists leave registers for it (shared memory allows two with bf16 queries).
+#define GATE_MMA_KERNEL(PICKS, MIN_CTAS)                                                                          \
+    extern "C" __global__ void __launch_bounds__(GMMA_THREADS, MIN_CTAS) gate_mma_##PICKS(                        \
         const void* q, int q_dt, int n, int q_heads, int group, int dim, int first, int block_size,               \
         const u16* terms, int kv_heads, int capacity, int picks, int* out) {                                      \
         gate_mma_tile<PICKS>(q, q_dt, n, q_heads, group, dim, first, block_size, terms, kv_heads, capacity, picks, \
                              out);                                                                                \
     }
 
-GATE_MMA_KERNEL(2)
-GATE_MMA_KERNEL(4)
-GATE_MMA_KERNEL(8)
-GATE_MMA_KERNEL(16)
+GATE_MMA_KERNEL(2, 2)
+GATE_MMA_KERNEL(4, 2)
+GATE_MMA_KERNEL(8, 2)
+GATE_MMA_KERNEL(16, 1)
