@@ -4,7 +4,7 @@
 # when it is set. Make the pack on the build machine from the project root:
 #   ./mvnw -q -DskipTests install && ./mvnw -q -pl backend-cuda test-compile dependency:copy-dependencies \
 #       -DincludeScope=test
-#   JRE_MODULES=java.desktop ../shared/tools/device-pack backend-cuda/target/dependency
+#   ../shared/tools/device-pack backend-cuda/target/dependency
 # (the pack must stay small: leave out jars the run does not need, e.g. byte-buddy).
 set -uo pipefail
 cd "$(dirname "$0")/../../.."

@@ -9,8 +9,6 @@ import dev.moba.io.OutputFiles;
 import dev.moba.plot.SweepChart;
 import dev.moba.spi.Backend;
 import dev.moba.tensor.DType;
-import java.awt.image.BufferedImage;
-import java.io.IOException;
 import java.io.PrintWriter;
 import java.lang.foreign.Arena;
 import java.nio.charset.StandardCharsets;
@@ -19,7 +17,6 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
 import java.util.concurrent.Callable;
-import javax.imageio.ImageIO;
 import picocli.CommandLine.ArgGroup;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
@@ -130,11 +127,8 @@ final class BenchCommand implements Callable<Integer> {
                 OutputFiles.write(json, "--json", stream -> stream.write(text.getBytes(StandardCharsets.UTF_8)));
             }
             if (plot != null) {
-                BufferedImage image = SweepChart.render("MoBA vs dense attention, prefill: " + setup.describe(),
-                        points);
-                OutputFiles.write(plot, "--plot", stream -> {
-                    if (!ImageIO.write(image, "png", stream)) throw new IOException("no PNG writer in this Java");
-                });
+                String title = "MoBA vs dense attention, prefill: " + setup.describe();
+                OutputFiles.write(plot, "--plot", stream -> SweepChart.writePng(title, points, stream));
             }
             if (swept) {
                 printTable(out, setup, points);

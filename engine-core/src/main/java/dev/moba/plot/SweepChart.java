@@ -5,9 +5,12 @@ import java.awt.BasicStroke;
 import java.awt.Color;
 import java.awt.Font;
 import java.awt.image.BufferedImage;
+import java.io.IOException;
+import java.io.OutputStream;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Locale;
+import javax.imageio.ImageIO;
 import org.knowm.xchart.AnnotationText;
 import org.knowm.xchart.BitmapEncoder;
 import org.knowm.xchart.XYChart;
@@ -66,6 +69,16 @@ public final class SweepChart {
                     point.tokens(), Math.max(point.denseMs(), point.mobaMs()) * lift, false));
         }
         return BitmapEncoder.getBufferedImage(chart);
+    }
+
+    /**
+     * {@link #render} written to {@code stream} as PNG. The image types stay inside this class, so commands that
+     * call it load on a Java runtime without the desktop module until they draw.
+     */
+    public static void writePng(String title, List<PrefillPoint> points, OutputStream stream) throws IOException {
+        if (!ImageIO.write(render(title, points), "png", stream)) {
+            throw new IOException("no PNG writer in this Java");
+        }
     }
 
     private static void style(XYStyler styler) {
