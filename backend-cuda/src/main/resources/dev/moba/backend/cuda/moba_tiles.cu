@@ -1,20 +1,211 @@
 // Block attention on the tensor cores. The work is a set of lists, each the query rows of one kv head that read
 // one block (a history block they selected, or their own block, causally). A CTA takes 128 rows of one list,
 // gathers their queries, streams the block's keys and values through shared memory 64 at a time (cp.async,
-// double-buffered), and keeps scores, the online softmax and the output in registers (mma.sync m16n8k16, bf16 or
-// fp16 operands, fp32 accumulation). Each row's result goes to its own partial slot, which merge_slots combines;
-// or, in merge mode (a launch over the causal lists after the history lists ran), the CTA folds the row's earlier
-// slots into its own result and stores the final output.
+// double-buffered), and keeps scores, the online softmax and the output in registers (bf16 or fp16 operands, fp32
+// accumulation). Each row's result goes to its own partial slot, which merge_slots combines; or, in merge mode (a
+// launch over the causal lists after the history lists ran), the CTA folds the row's earlier slots into its own
+// result and stores the final output. Two kernels share everything but the products: attend_tiles (mma.sync, any
+// GPU from sm_80) and, on Hopper, attend_gmma (warpgroup products straight from shared memory).
 #include "moba_common.cuh"
 #include "moba_lists.cuh"
 #include "moba_mma.cuh"
+#include "moba_wgmma.cuh"
 
-#define TILE_MT 2   // m-tiles of 16 rows per warp: every K and V fragment a warp loads serves both
-#define TILE_WARPS 4
-#define TILE_THREADS (TILE_WARPS * 32)
-#define TILE_ROWS (TILE_WARPS * TILE_MT * 16)
+#define TILE_ROWS 128
 #define TILE_KEYS 64
 #define TILE_PAD 8
+#define TILE_MT 2   // mma.sync kernel: m-tiles of 16 rows per warp, so every K and V fragment a warp loads serves both
+#define TILE_THREADS (TILE_ROWS / (TILE_MT * 16) * 32)
+#define GMMA_THREADS 256  // two warpgroups of 64 rows
+
+// Keys of its block a query row reads: all of a history block, its own block up to its position (none for -1).
+__device__ __forceinline__ int row_keys(int row, bool causal, int first, int q_heads, long long block_start,
+                                        int block_size) {
+    if (row < 0) return 0;
+    return causal ? (int) min((long long) block_size, first + row / q_heads - block_start + 1) : block_size;
+}
+
+// What a CTA learns about its tile before the products: its list, and the keys its rows read.
+struct TileWork {
+    TileList list;
+    long long block_start;
+    int keys;       // the most keys a row of the tile reads
+    int full_keys;  // the fewest: chunks below it need no mask
+};
+
+// Finds the CTA's tile and fills rows[] and slots[] (-1 rows past the list's end); false when the launch has more
+// CTAs than tiles. Ends with a barrier.
+__device__ bool tile_begin(int first, int q_heads, int block_size, const TileList* lists, const int* tile_starts,
+                           int list_count, const int2* entries, int* rows, int* slots, TileWork& work) {
+    __shared__ int tile_keys, tile_full_keys;
+    int tile = tile_starts[0] + blockIdx.x;  // a launch may cover a later range of lists
+    if (tile >= tile_starts[list_count]) return false;
+    int lo = 0, hi = list_count - 1;
+    while (lo < hi) {  // the last list whose first tile is at or before this one (it is never empty)
+        int mid = (lo + hi + 1) >> 1;
+        if (tile_starts[mid] <= tile) lo = mid; else hi = mid - 1;
+    }
+    work.list = lists[lo];
+    int base_entry = (tile - tile_starts[lo]) * TILE_ROWS;
+    int rows_here = min(TILE_ROWS, work.list.count - base_entry);
+    work.block_start = (long long) work.list.block * block_size;
+    if (threadIdx.x == 0) {
+        tile_keys = 0;
+        tile_full_keys = block_size;
+    }
+    __syncthreads();
+    for (int r = threadIdx.x; r < TILE_ROWS; r += blockDim.x) {
+        int row = -1, slot = 0;
+        if (r < rows_here) {
+            int2 e = entries[work.list.first_entry + base_entry + r];
+            row = e.x;
+            slot = e.y;
+            int keys = row_keys(row, work.list.causal, first, q_heads, work.block_start, block_size);
+            atomicMax(&tile_keys, keys);
+            atomicMin(&tile_full_keys, keys);
+        }
+        rows[r] = row;
+        slots[r] = slot;
+    }
+    __syncthreads();
+    work.keys = tile_keys;
+    work.full_keys = tile_full_keys;
+    return true;
+}
+
+// The online softmax of one m-tile's chunk of scores (raw dot products, keys j0.. of the chunk; this thread holds
+// rows g and g + 8 of the m-tile, columns 2t, 2t + 1 of each n8 tile): masks keys past each row's end when asked,
+// updates the running maximum m and sum l of both rows, leaves the rescale factors of the earlier output in corr,
+// and packs the probabilities into p, the A fragments of the product with V. Returns whether a row's maximum moved.
+template <bool BF16>
+__device__ __forceinline__ bool softmax_chunk(float (&s)[TILE_KEYS / 8][4], float (&m)[2], float (&l)[2],
+                                              float (&corr)[2], u32 (&p)[TILE_KEYS / 16][4], bool masked,
+                                              int keys0, int keys1, int j0, int t, float scale_log2) {
+    const float NEG_INF = -__int_as_float(0x7f800000);
+    if (masked) {
+#pragma unroll
+        for (int n = 0; n < TILE_KEYS / 8; n++) {
+#pragma unroll
+            for (int e = 0; e < 2; e++) {
+                int key = j0 + n * 8 + 2 * t + e;
+                if (key >= keys0) s[n][e] = NEG_INF;
+                if (key >= keys1) s[n][2 + e] = NEG_INF;
+            }
+        }
+    }
+    // Maxima of the raw scores (the scale is positive), scaled once.
+    float top0 = NEG_INF, top1 = NEG_INF;
+#pragma unroll
+    for (int n = 0; n < TILE_KEYS / 8; n++) {
+        top0 = fmaxf(top0, fmaxf(s[n][0], s[n][1]));
+        top1 = fmaxf(top1, fmaxf(s[n][2], s[n][3]));
+    }
+#pragma unroll
+    for (int x = 1; x < 4; x <<= 1) {
+        top0 = fmaxf(top0, __shfl_xor_sync(0xffffffffu, top0, x));
+        top1 = fmaxf(top1, __shfl_xor_sync(0xffffffffu, top1, x));
+    }
+    top0 *= scale_log2;
+    top1 *= scale_log2;
+    // A row keeps its running maximum until a score passes it by more than 8 (log2 units): probabilities then stay
+    // below 2^8, exact in fp32 and as precise in the 16-bit operand, and the pass that rescales the output
+    // accumulators runs only in chunks where some row moved its maximum.
+    bool grow0 = top0 > m[0] + 8.0f, grow1 = top1 > m[1] + 8.0f;
+    float new0 = grow0 ? top0 : m[0], new1 = grow1 ? top1 : m[1];
+    float use0 = new0 == NEG_INF ? 0.0f : new0;
+    float use1 = new1 == NEG_INF ? 0.0f : new1;
+    corr[0] = grow0 ? fast_exp2(m[0] - use0) : 1.0f;
+    corr[1] = grow1 ? fast_exp2(m[1] - use1) : 1.0f;
+    m[0] = new0;
+    m[1] = new1;
+    float sum0 = 0.0f, sum1 = 0.0f;
+#pragma unroll
+    for (int n = 0; n < TILE_KEYS / 8; n++) {
+        s[n][0] = fast_exp2(fmaf(s[n][0], scale_log2, -use0));
+        s[n][1] = fast_exp2(fmaf(s[n][1], scale_log2, -use0));
+        s[n][2] = fast_exp2(fmaf(s[n][2], scale_log2, -use1));
+        s[n][3] = fast_exp2(fmaf(s[n][3], scale_log2, -use1));
+        sum0 += s[n][0] + s[n][1];
+        sum1 += s[n][2] + s[n][3];
+    }
+    l[0] = l[0] * corr[0] + sum0;
+    l[1] = l[1] * corr[1] + sum1;
+#pragma unroll
+    for (int kk = 0; kk < TILE_KEYS / 16; kk++) {
+        p[kk][0] = pack2<BF16>(s[2 * kk][0], s[2 * kk][1]);
+        p[kk][1] = pack2<BF16>(s[2 * kk][2], s[2 * kk][3]);
+        p[kk][2] = pack2<BF16>(s[2 * kk + 1][0], s[2 * kk + 1][1]);
+        p[kk][3] = pack2<BF16>(s[2 * kk + 1][2], s[2 * kk + 1][3]);
+    }
+    return grow0 | grow1;
+}
+
+// Scales the output accumulators of rows g (by c0) and g + 8 (by c1).
+template <int D>
+__device__ __forceinline__ void rescale(float (&o)[D / 8][4], float c0, float c1) {
+#pragma unroll
+    for (int n = 0; n < D / 8; n++) {
+        o[n][0] *= c0;
+        o[n][1] *= c0;
+        o[n][2] *= c1;
+        o[n][3] *= c1;
+    }
+}
+
+// Stores one row's result (half 0: row g of the m-tile, half 1: row g + 8; this thread holds columns 2t, 2t + 1 of
+// each n8 tile; l is this thread's share of the row's sum): to its partial slot, or, in merge mode, folded with the
+// row's earlier slots (the history blocks, written by an earlier launch) into the final output.
+template <int D, bool BF16>
+__device__ __forceinline__ void store_row(const float (&o)[D / 8][4], int half, float m, float l, int row, int slot,
+                                          int t, int slots, float* part_out, float* part_lse, u16* merged) {
+    const float NEG_INF = -__int_as_float(0x7f800000);
+    const float ln2 = 0.69314718055994531f;
+    float sum = l;
+    sum += __shfl_xor_sync(0xffffffffu, sum, 1);
+    sum += __shfl_xor_sync(0xffffffffu, sum, 2);
+    if (row < 0) return;
+    float inv = sum > 0.0f ? 1.0f / sum : 0.0f;
+    float lse = sum > 0.0f ? m * ln2 + logf(sum) : NEG_INF;
+    if (merged == nullptr) {
+        long long at = (long long) row * slots + slot;
+        float* dst = part_out + at * D;
+#pragma unroll
+        for (int n = 0; n < D / 8; n++) {
+            *(float2*) (dst + n * 8 + 2 * t) = make_float2(o[n][2 * half] * inv, o[n][2 * half + 1] * inv);
+        }
+        if (t == 0) part_lse[at] = lse;
+        return;
+    }
+    const float* row_lse = part_lse + (long long) row * slots;
+    float top = lse;
+    for (int h = 0; h < slot; h++) top = fmaxf(top, row_lse[h]);
+    float own = lse == NEG_INF ? 0.0f : expf(lse - top);
+    float total = own;
+    float acc[D / 8][2];
+#pragma unroll
+    for (int n = 0; n < D / 8; n++) {
+        acc[n][0] = own * o[n][2 * half] * inv;
+        acc[n][1] = own * o[n][2 * half + 1] * inv;
+    }
+    for (int h = 0; h < slot; h++) {
+        if (row_lse[h] == NEG_INF) continue;
+        float w = expf(row_lse[h] - top);
+        total += w;
+        const float* part = part_out + ((long long) row * slots + h) * D;
+#pragma unroll
+        for (int n = 0; n < D / 8; n++) {
+            float2 v = *(const float2*) (part + n * 8 + 2 * t);
+            acc[n][0] += w * v.x;
+            acc[n][1] += w * v.y;
+        }
+    }
+    float scale = total > 0.0f ? 1.0f / total : 0.0f;
+    u32* dst = (u32*) (merged + (long long) row * D);
+#pragma unroll
+    for (int n = 0; n < D / 8; n++) dst[n * 4 + t] = pack2<BF16>(acc[n][0] * scale, acc[n][1] * scale);
+}
+
+// ---- mma.sync kernel: 4 warps, each two m-tiles of 16 rows; operands padded by 8 values per row ----
 
 // Keys of one chunk into shared memory: rows [j0, j0 + TILE_KEYS) of the block for one kv head; rows at or past
 // `limit` are zero-filled, never read from memory.
@@ -29,13 +220,6 @@ __device__ __forceinline__ void load_chunk(u16* dst, const u16* src, long long r
     }
 }
 
-// Keys of its block a query row reads: all of a history block, its own block up to its position (none for -1).
-__device__ __forceinline__ int row_keys(int row, bool causal, int first, int q_heads, long long block_start,
-                                        int block_size) {
-    if (row < 0) return 0;
-    return causal ? (int) min((long long) block_size, first + row / q_heads - block_start + 1) : block_size;
-}
-
 template <int D, bool BF16>
 __device__ void attend_tile(const u16* q, int q_heads, int first, const u64* blocks, int block_size, int kv_heads,
                             float scale_log2, const TileList* lists, const int* tile_starts, int list_count,
@@ -48,40 +232,11 @@ __device__ void attend_tile(const u16* q, int q_heads, int first, const u64* blo
     u16* vs = ks + 2 * TILE_KEYS * STRIDE;         // two stages
     __shared__ int tile_rows[TILE_ROWS];
     __shared__ int tile_slots[TILE_ROWS];
-    __shared__ int tile_keys, tile_full_keys;  // the most keys a row of the tile reads, and the fewest
-
-    int tile = tile_starts[0] + blockIdx.x;  // a launch may cover a later range of lists
-    if (tile >= tile_starts[list_count]) return;
-    int lo = 0, hi = list_count - 1;
-    while (lo < hi) {  // the last list whose first tile is at or before this one (it is never empty)
-        int mid = (lo + hi + 1) >> 1;
-        if (tile_starts[mid] <= tile) lo = mid; else hi = mid - 1;
+    TileWork work;
+    if (!tile_begin(first, q_heads, block_size, lists, tile_starts, list_count, entries, tile_rows, tile_slots,
+                    work)) {
+        return;
     }
-    TileList list = lists[lo];
-    int base_entry = (tile - tile_starts[lo]) * TILE_ROWS;
-    int rows_here = min(TILE_ROWS, list.count - base_entry);
-    long long block_start = (long long) list.block * block_size;
-
-    if (threadIdx.x == 0) {
-        tile_keys = 0;
-        tile_full_keys = block_size;
-    }
-    __syncthreads();
-    for (int r = threadIdx.x; r < TILE_ROWS; r += TILE_THREADS) {
-        int row = -1, slot = 0;
-        if (r < rows_here) {
-            int2 e = entries[list.first_entry + base_entry + r];
-            row = e.x;
-            slot = e.y;
-            int keys = row_keys(row, list.causal, first, q_heads, block_start, block_size);
-            atomicMax(&tile_keys, keys);
-            atomicMin(&tile_full_keys, keys);
-        }
-        tile_rows[r] = row;
-        tile_slots[r] = slot;
-    }
-    __syncthreads();
-
     constexpr int PIECES = D / 8;
     for (int i = threadIdx.x; i < TILE_ROWS * PIECES; i += TILE_THREADS) {
         int r = i / PIECES, piece = i % PIECES;
@@ -89,34 +244,33 @@ __device__ void attend_tile(const u16* q, int q_heads, int first, const u64* blo
         copy16_async(qs + r * STRIDE + piece * 8, q + (row >= 0 ? (long long) row * D + piece * 8 : 0), row >= 0);
     }
     const long long key_stride = (long long) kv_heads * D;
-    const u16* kbase = (const u16*) blocks[list.block] + (long long) list.kv_head * D;
+    const u16* kbase = (const u16*) blocks[work.list.block] + (long long) work.list.kv_head * D;
     const u16* vbase = kbase + (long long) block_size * key_stride;
-    int limit = tile_keys;
-    int chunks = (limit + TILE_KEYS - 1) / TILE_KEYS;
-    load_chunk<D>(ks, kbase, key_stride, 0, limit);
-    load_chunk<D>(vs, vbase, key_stride, 0, limit);
+    int chunks = (work.keys + TILE_KEYS - 1) / TILE_KEYS;
+    load_chunk<D>(ks, kbase, key_stride, 0, work.keys);
+    load_chunk<D>(vs, vbase, key_stride, 0, work.keys);
     async_commit();
 
     // Each warp owns TILE_MT m-tiles of 16 rows; every K and V fragment it loads feeds all of them.
     int warp = threadIdx.x >> 5, lane = threadIdx.x & 31;
     int g = lane >> 2, t = lane & 3;
-    const int full_keys = tile_full_keys;
-
     float o[TILE_MT][D / 8][4];
     float m[TILE_MT][2], l[TILE_MT][2];
 #pragma unroll
     for (int mt = 0; mt < TILE_MT; mt++) {
-#pragma unroll
-        for (int n = 0; n < D / 8; n++) o[mt][n][0] = o[mt][n][1] = o[mt][n][2] = o[mt][n][3] = 0.0f;
         m[mt][0] = m[mt][1] = NEG_INF;
         l[mt][0] = l[mt][1] = 0.0f;
     }
+#pragma unroll
+    for (int mt = 0; mt < TILE_MT; mt++)
+#pragma unroll
+        for (int n = 0; n < D / 8; n++) o[mt][n][0] = o[mt][n][1] = o[mt][n][2] = o[mt][n][3] = 0.0f;
 
     for (int c = 0; c < chunks; c++) {
         int stage = c & 1;
         if (c + 1 < chunks) {
-            load_chunk<D>(ks + (stage ^ 1) * TILE_KEYS * STRIDE, kbase, key_stride, (c + 1) * TILE_KEYS, limit);
-            load_chunk<D>(vs + (stage ^ 1) * TILE_KEYS * STRIDE, vbase, key_stride, (c + 1) * TILE_KEYS, limit);
+            load_chunk<D>(ks + (stage ^ 1) * TILE_KEYS * STRIDE, kbase, key_stride, (c + 1) * TILE_KEYS, work.keys);
+            load_chunk<D>(vs + (stage ^ 1) * TILE_KEYS * STRIDE, vbase, key_stride, (c + 1) * TILE_KEYS, work.keys);
             async_commit();
             async_wait<1>();
         } else {
@@ -153,84 +307,20 @@ __device__ void attend_tile(const u16* q, int q_heads, int first, const u64* blo
             }
         }
         // Keys past a row's end only in chunks that reach past the shortest row: history blocks never mask.
-        const bool masked = j0 + TILE_KEYS > full_keys;
+        const bool masked = j0 + TILE_KEYS > work.full_keys;
         u32 p[TILE_MT][TILE_KEYS / 16][4];
-        float c0[TILE_MT], c1[TILE_MT];  // each m-tile's rescale factors for its two rows
+        float corr[TILE_MT][2];
         bool grew = false;
 #pragma unroll
         for (int mt = 0; mt < TILE_MT; mt++) {
-            if (masked) {
-                int r = (warp * TILE_MT + mt) * 16 + g;
-                int keys0 = row_keys(tile_rows[r], list.causal, first, q_heads, block_start, block_size);
-                int keys1 = row_keys(tile_rows[r + 8], list.causal, first, q_heads, block_start, block_size);
-#pragma unroll
-                for (int n = 0; n < TILE_KEYS / 8; n++) {
-#pragma unroll
-                    for (int e = 0; e < 2; e++) {
-                        int key = j0 + n * 8 + 2 * t + e;
-                        if (key >= keys0) s[mt][n][e] = NEG_INF;
-                        if (key >= keys1) s[mt][n][2 + e] = NEG_INF;
-                    }
-                }
-            }
-            // Maxima of the raw scores (the scale is positive), scaled once.
-            float top0 = NEG_INF, top1 = NEG_INF;
-#pragma unroll
-            for (int n = 0; n < TILE_KEYS / 8; n++) {
-                top0 = fmaxf(top0, fmaxf(s[mt][n][0], s[mt][n][1]));
-                top1 = fmaxf(top1, fmaxf(s[mt][n][2], s[mt][n][3]));
-            }
-#pragma unroll
-            for (int x = 1; x < 4; x <<= 1) {
-                top0 = fmaxf(top0, __shfl_xor_sync(0xffffffffu, top0, x));
-                top1 = fmaxf(top1, __shfl_xor_sync(0xffffffffu, top1, x));
-            }
-            top0 *= scale_log2;
-            top1 *= scale_log2;
-            // A row keeps its running maximum until a score passes it by more than 8 (log2 units): probabilities
-            // then stay below 2^8, exact in fp32 and as precise in the 16-bit operand, and the pass that rescales
-            // the output accumulators runs only in chunks where some row of the warp moved its maximum.
-            bool grow0 = top0 > m[mt][0] + 8.0f, grow1 = top1 > m[mt][1] + 8.0f;
-            float new0 = grow0 ? top0 : m[mt][0], new1 = grow1 ? top1 : m[mt][1];
-            float use0 = new0 == NEG_INF ? 0.0f : new0;
-            float use1 = new1 == NEG_INF ? 0.0f : new1;
-            float corr0 = grow0 ? fast_exp2(m[mt][0] - use0) : 1.0f, corr1 = grow1 ? fast_exp2(m[mt][1] - use1) : 1.0f;
-            grew |= grow0 | grow1;
-            m[mt][0] = new0;
-            m[mt][1] = new1;
-            float sum0 = 0.0f, sum1 = 0.0f;
-#pragma unroll
-            for (int n = 0; n < TILE_KEYS / 8; n++) {
-                s[mt][n][0] = fast_exp2(fmaf(s[mt][n][0], scale_log2, -use0));
-                s[mt][n][1] = fast_exp2(fmaf(s[mt][n][1], scale_log2, -use0));
-                s[mt][n][2] = fast_exp2(fmaf(s[mt][n][2], scale_log2, -use1));
-                s[mt][n][3] = fast_exp2(fmaf(s[mt][n][3], scale_log2, -use1));
-                sum0 += s[mt][n][0] + s[mt][n][1];
-                sum1 += s[mt][n][2] + s[mt][n][3];
-            }
-            l[mt][0] = l[mt][0] * corr0 + sum0;
-            l[mt][1] = l[mt][1] * corr1 + sum1;
-            c0[mt] = corr0;
-            c1[mt] = corr1;
-#pragma unroll
-            for (int kk = 0; kk < TILE_KEYS / 16; kk++) {
-                p[mt][kk][0] = pack2<BF16>(s[mt][2 * kk][0], s[mt][2 * kk][1]);
-                p[mt][kk][1] = pack2<BF16>(s[mt][2 * kk][2], s[mt][2 * kk][3]);
-                p[mt][kk][2] = pack2<BF16>(s[mt][2 * kk + 1][0], s[mt][2 * kk + 1][1]);
-                p[mt][kk][3] = pack2<BF16>(s[mt][2 * kk + 1][2], s[mt][2 * kk + 1][3]);
-            }
+            int r = (warp * TILE_MT + mt) * 16 + g;
+            int keys0 = masked ? row_keys(tile_rows[r], work.list.causal, first, q_heads, work.block_start, block_size) : 0;
+            int keys1 = masked ? row_keys(tile_rows[r + 8], work.list.causal, first, q_heads, work.block_start, block_size) : 0;
+            grew |= softmax_chunk<BF16>(s[mt], m[mt], l[mt], corr[mt], p[mt], masked, keys0, keys1, j0, t, scale_log2);
         }
         if (__any_sync(0xffffffffu, grew)) {
 #pragma unroll
-            for (int mt = 0; mt < TILE_MT; mt++) {
-#pragma unroll
-                for (int n = 0; n < D / 8; n++) {
-                    o[mt][n][0] *= c0[mt];
-                    o[mt][n][1] *= c0[mt];
-                    o[mt][n][2] *= c1[mt];
-                    o[mt][n][3] *= c1[mt];
-                }
-            }
+            for (int mt = 0; mt < TILE_MT; mt++) rescale<D>(o[mt], corr[mt][0], corr[mt][1]);
         }
 #pragma unroll
         for (int kk = 0; kk < TILE_KEYS / 16; kk++) {
@@ -249,60 +339,13 @@ __device__ void attend_tile(const u16* q, int q_heads, int first, const u64* blo
         __syncthreads();
     }
 
-    const float ln2 = 0.69314718055994531f;
 #pragma unroll
     for (int mt = 0; mt < TILE_MT; mt++) {
 #pragma unroll
         for (int half = 0; half < 2; half++) {
-            float sum = l[mt][half];
-            sum += __shfl_xor_sync(0xffffffffu, sum, 1);
-            sum += __shfl_xor_sync(0xffffffffu, sum, 2);
             int r = (warp * TILE_MT + mt) * 16 + g + half * 8;
-            int row = tile_rows[r];
-            if (row < 0) continue;
-            float inv = sum > 0.0f ? 1.0f / sum : 0.0f;
-            float lse = sum > 0.0f ? m[mt][half] * ln2 + logf(sum) : NEG_INF;
-            if (merged == nullptr) {
-                long long slot = (long long) row * slots + tile_slots[r];
-                float* dst = part_out + slot * D;
-#pragma unroll
-                for (int n = 0; n < D / 8; n++) {
-                    *(float2*) (dst + n * 8 + 2 * t) =
-                            make_float2(o[mt][n][2 * half] * inv, o[mt][n][2 * half + 1] * inv);
-                }
-                if (t == 0) part_lse[slot] = lse;
-                continue;
-            }
-            // Merge mode: fold in the row's partials of slots before this one (the history blocks, written by an
-            // earlier launch) and store the final output in the storage type.
-            int before = tile_slots[r];
-            const float* row_lse = part_lse + (long long) row * slots;
-            float top = lse;
-            for (int h = 0; h < before; h++) top = fmaxf(top, row_lse[h]);
-            float own = lse == NEG_INF ? 0.0f : expf(lse - top);
-            float total = own;
-            float acc[D / 8][2];
-#pragma unroll
-            for (int n = 0; n < D / 8; n++) {
-                acc[n][0] = own * o[mt][n][2 * half] * inv;
-                acc[n][1] = own * o[mt][n][2 * half + 1] * inv;
-            }
-            for (int h = 0; h < before; h++) {
-                if (row_lse[h] == NEG_INF) continue;
-                float w = expf(row_lse[h] - top);
-                total += w;
-                const float* part = part_out + ((long long) row * slots + h) * D;
-#pragma unroll
-                for (int n = 0; n < D / 8; n++) {
-                    float2 v = *(const float2*) (part + n * 8 + 2 * t);
-                    acc[n][0] += w * v.x;
-                    acc[n][1] += w * v.y;
-                }
-            }
-            float scale = total > 0.0f ? 1.0f / total : 0.0f;
-            u32* dst = (u32*) (merged + (long long) row * D);
-#pragma unroll
-            for (int n = 0; n < D / 8; n++) dst[n * 4 + t] = pack2<BF16>(acc[n][0] * scale, acc[n][1] * scale);
+            store_row<D, BF16>(o[mt], half, m[mt][half], l[mt][half], tile_rows[r], tile_slots[r], t, slots, part_out,
+                               part_lse, merged);
         }
     }
 }
@@ -320,6 +363,136 @@ TILE_KERNEL(attend_tiles_bf16_d64, 64, true)
 TILE_KERNEL(attend_tiles_bf16_d128, 128, true)
 TILE_KERNEL(attend_tiles_fp16_d64, 64, false)
 TILE_KERNEL(attend_tiles_fp16_d128, 128, false)
+
+// ---- Hopper kernel: two warpgroups of 64 rows, operands in the no-swizzle layout of gmma_offset ----
+
+// Rows [j0, j0 + TILE_KEYS) of keys or values of one kv head into dst ([TILE_KEYS][D], gmma layout); rows at or past
+// `limit` are zero-filled. Eight consecutive threads fill one 128-byte core matrix.
+template <int D>
+__device__ __forceinline__ void gmma_load_chunk(u16* dst, const u16* src, long long row_stride, int j0, int limit) {
+    constexpr int PIECES = D / 8;
+    for (int i = threadIdx.x; i < TILE_KEYS * PIECES; i += GMMA_THREADS) {
+        int r = (i & 7) + ((i >> 3) / PIECES) * 8, piece = (i >> 3) % PIECES;
+        bool valid = j0 + r < limit;
+        const u16* from = src + (valid ? (long long) (j0 + r) * row_stride + piece * 8 : 0);
+        copy16_async((char*) dst + gmma_offset(r, piece, PIECES), from, valid);
+    }
+}
+
+template <int D, bool BF16>
+__device__ void attend_gmma_tile(const u16* q, int q_heads, int first, const u64* blocks, int block_size,
+                                 int kv_heads, float scale_log2, const TileList* lists, const int* tile_starts,
+                                 int list_count, const int2* entries, int slots, float* part_out, float* part_lse,
+                                 u16* merged) {
+#if defined(__CUDA_ARCH_FEAT_SM90_ALL)
+    extern __shared__ __align__(128) u16 gmma_shared[];
+    constexpr int PIECES = D / 8;
+    constexpr int CORE_ROW_BYTES = PIECES * 128;  // bytes between core matrices 8 rows apart
+    const float NEG_INF = -__int_as_float(0x7f800000);
+    u16* qs = gmma_shared;                  // [TILE_ROWS][D]
+    u16* ks = qs + TILE_ROWS * D;           // two stages of [TILE_KEYS][D]
+    u16* vs = ks + 2 * TILE_KEYS * D;       // two stages of [TILE_KEYS][D]
+    __shared__ int tile_rows[TILE_ROWS];
+    __shared__ int tile_slots[TILE_ROWS];
+    TileWork work;
+    if (!tile_begin(first, q_heads, block_size, lists, tile_starts, list_count, entries, tile_rows, tile_slots,
+                    work)) {
+        return;
+    }
+    for (int i = threadIdx.x; i < TILE_ROWS * PIECES; i += GMMA_THREADS) {
+        int r = (i & 7) + ((i >> 3) / PIECES) * 8, piece = (i >> 3) % PIECES;
+        int row = tile_rows[r];
+        copy16_async((char*) qs + gmma_offset(r, piece, PIECES), q + (row >= 0 ? (long long) row * D + piece * 8 : 0),
+                     row >= 0);
+    }
+    const long long key_stride = (long long) kv_heads * D;
+    const u16* kbase = (const u16*) blocks[work.list.block] + (long long) work.list.kv_head * D;
+    const u16* vbase = kbase + (long long) block_size * key_stride;
+    int chunks = (work.keys + TILE_KEYS - 1) / TILE_KEYS;
+    gmma_load_chunk<D>(ks, kbase, key_stride, 0, work.keys);
+    gmma_load_chunk<D>(vs, vbase, key_stride, 0, work.keys);
+    async_commit();
+
+    // Warp w owns rows 16w.. of the tile (warpgroup w / 4 rows 64 (w / 4)..); the fragments are mma.sync's.
+    int warp = threadIdx.x >> 5, lane = threadIdx.x & 31;
+    int g = lane >> 2, t = lane & 3;
+    const char* q_group = (const char*) qs + (warp >> 2) * 8 * CORE_ROW_BYTES;
+    float o[D / 8][4];
+#pragma unroll
+    for (int n = 0; n < D / 8; n++) o[n][0] = o[n][1] = o[n][2] = o[n][3] = 0.0f;
+    float m[2] = {NEG_INF, NEG_INF}, l[2] = {0.0f, 0.0f};
+
+    for (int c = 0; c < chunks; c++) {
+        int stage = c & 1;
+        if (c + 1 < chunks) {
+            gmma_load_chunk<D>(ks + (stage ^ 1) * TILE_KEYS * D, kbase, key_stride, (c + 1) * TILE_KEYS, work.keys);
+            gmma_load_chunk<D>(vs + (stage ^ 1) * TILE_KEYS * D, vbase, key_stride, (c + 1) * TILE_KEYS, work.keys);
+            async_commit();
+            async_wait<1>();
+        } else {
+            async_wait<0>();
+        }
+        // The tensor cores read shared memory through the async proxy: order the copies' writes before it.
+        asm volatile("fence.proxy.async.shared::cta;" ::: "memory");
+        __syncthreads();
+        const char* kc = (const char*) (ks + stage * TILE_KEYS * D);
+        const char* vc = (const char*) (vs + stage * TILE_KEYS * D);
+
+        // S = Q K^T: K-major operands, 16 dimensions (two core matrices along K) per product.
+        float s[TILE_KEYS / 8][4];
+        gmma_fence();
+#pragma unroll
+        for (int k = 0; k < D / 16; k++) {
+            gmma_scores<BF16>(s, gmma_desc(q_group + k * 256, 128, CORE_ROW_BYTES),
+                              gmma_desc(kc + k * 256, 128, CORE_ROW_BYTES), k);
+        }
+        gmma_commit();
+        gmma_wait();
+
+        int j0 = c * TILE_KEYS;
+        const bool masked = j0 + TILE_KEYS > work.full_keys;
+        int r = warp * 16 + g;
+        int keys0 = masked ? row_keys(tile_rows[r], work.list.causal, first, q_heads, work.block_start, block_size) : 0;
+        int keys1 = masked ? row_keys(tile_rows[r + 8], work.list.causal, first, q_heads, work.block_start, block_size) : 0;
+        u32 p[TILE_KEYS / 16][4];
+        float corr[2];
+        bool grew = softmax_chunk<BF16>(s, m, l, corr, p, masked, keys0, keys1, j0, t, scale_log2);
+        if (__any_sync(0xffffffffu, grew)) rescale<D>(o, corr[0], corr[1]);
+
+        // O += P V: V read N-major, 16 keys (two core matrices along K, CORE_ROW_BYTES apart) per product.
+        gmma_fence();
+#pragma unroll
+        for (int kk = 0; kk < TILE_KEYS / 16; kk++) {
+            gmma_values<BF16>(o, p[kk], gmma_desc(vc + kk * 2 * CORE_ROW_BYTES, CORE_ROW_BYTES, 128));
+        }
+        gmma_commit();
+        gmma_wait();
+        __syncthreads();
+    }
+
+#pragma unroll
+    for (int half = 0; half < 2; half++) {
+        int r = warp * 16 + g + half * 8;
+        store_row<D, BF16>(o, half, m[half], l[half], tile_rows[r], tile_slots[r], t, slots, part_out, part_lse,
+                           merged);
+    }
+#endif
+}
+
+// Two CTAs per multiprocessor where the registers allow it (dimension 64); at 128 one, whose 8 warps share it.
+#define GMMA_KERNEL(NAME, D, BF16, MIN_CTAS)                                                                       \
+    extern "C" __global__ void __launch_bounds__(GMMA_THREADS, MIN_CTAS) NAME(                                         \
+        const u16* q, int q_heads, int first, const u64* blocks, int block_size, int kv_heads, float scale_log2,    \
+        const TileList* lists, const int* tile_starts, int list_count, const int2* entries, int slots,             \
+        float* part_out, float* part_lse, u16* merged) {                                                           \
+        attend_gmma_tile<D, BF16>(q, q_heads, first, blocks, block_size, kv_heads, scale_log2, lists, tile_starts, \
+                                  list_count, entries, slots, part_out, part_lse, merged);                         \
+    }
+
+GMMA_KERNEL(attend_gmma_bf16_d64, 64, true, 2)
+GMMA_KERNEL(attend_gmma_bf16_d128, 128, true, 1)
+GMMA_KERNEL(attend_gmma_fp16_d64, 64, false, 2)
+GMMA_KERNEL(attend_gmma_fp16_d128, 128, false, 1)
 
 // Rounds n fp32 values to the storage type (exact for values the engine already rounded).
 extern "C" __global__ void convert_from_f32(const float* src, long long n, int dt, void* dst) {
