@@ -68,17 +68,9 @@ final class CudaDevice implements AutoCloseable {
         return name;
     }
 
-    /**
-     * The architecture the kernels are compiled for, as NVRTC names it: {@code sm_90a} on Hopper (its
-     * architecture-specific instructions, such as the warpgroup products, are wanted), else {@code sm_<major><minor>}.
-     */
+    /** The compute capability as NVRTC names the architecture, e.g. {@code sm_90}. */
     String architecture() {
-        return "sm_" + major + minor + (hasWarpgroupProducts() ? "a" : "");
-    }
-
-    /** Whether the GPU runs Hopper's warpgroup matrix products ({@code wgmma}, compute capability 9.0). */
-    boolean hasWarpgroupProducts() {
-        return major == 9 && minor == 0;
+        return "sm_" + major + minor;
     }
 
     int multiprocessors() {

@@ -35,7 +35,6 @@ final class CudaKernels implements AutoCloseable {
     private static final int GATE_WARPS = 4;
     private static final int ATTEND_WARPS = 4;
     private static final int TILE_THREADS = 128;
-    private static final int GMMA_THREADS = 256;
     private static final int TILE_KEYS = 64;
     private static final int TILE_PAD = 8;
     private static final int PLAN_THREADS = 1024;
@@ -49,7 +48,6 @@ final class CudaKernels implements AutoCloseable {
 
     private final Map<String, KernelModule> modules = new LinkedHashMap<>();
     private final int gridLimit;
-    private final boolean warpgroups;
 
     CudaKernels(CudaDevice device, KernelCompiler compiler) {
         try {
@@ -65,12 +63,7 @@ final class CudaKernels implements AutoCloseable {
                     (MAX_DECODE_CANDIDATES + MAX_ATTEND_DIM) * Float.BYTES);
             for (int dim : new int[] {64, 128}) {
                 for (DType dtype : new DType[] {DType.BF16, DType.FP16}) {
-                    modules.get("moba_tiles.cu").allowSharedMemory(tileKernel(false, dtype, dim),
-                            tileSharedBytes(false, dim));
-                    if (device.hasWarpgroupProducts()) {
-                        modules.get("moba_tiles.cu").allowSharedMemory(tileKernel(true, dtype, dim),
-                                tileSharedBytes(true, dim));
-                    }
+                    modules.get("moba_tiles.cu").allowSharedMemory(tileKernel(dtype, dim), tileSharedBytes(dim));
                 }
             }
         } catch (RuntimeException e) {
@@ -78,7 +71,6 @@ final class CudaKernels implements AutoCloseable {
             throw e;
         }
         this.gridLimit = device.multiprocessors() * 16;
-        this.warpgroups = device.hasWarpgroupProducts();
     }
 
     /** Whether {@link #attendTiles} runs this storage type and head dimension. */
@@ -221,9 +213,8 @@ final class CudaKernels implements AutoCloseable {
             return;
         }
         float scaleLog2 = (float) (scale / Math.log(2));
-        modules.get("moba_tiles.cu").launch(tileKernel(warpgroups, spec.dtype(), spec.headDim()),
-                Math.toIntExact(tiles), warpgroups ? GMMA_THREADS : TILE_THREADS,
-                tileSharedBytes(warpgroups, spec.headDim()), q, qHeads, first, table, spec.blockSize(),
+        modules.get("moba_tiles.cu").launch(tileKernel(spec.dtype(), spec.headDim()), Math.toIntExact(tiles),
+                TILE_THREADS, tileSharedBytes(spec.headDim()), q, qHeads, first, table, spec.blockSize(),
                 spec.kvHeads(), scaleLog2, lists, tileStarts, listCount, entries, slots, partOut, partLse, merged);
     }
 
@@ -300,9 +291,8 @@ final class CudaKernels implements AutoCloseable {
         return (int) Math.max(1, Math.min(gridLimit, (threads + block - 1) / block));
     }
 
-    /** The tile kernel: on Hopper the warpgroup-product one, elsewhere the mma.sync one. */
-    private static String tileKernel(boolean warpgroups, DType dtype, int dim) {
-        return (warpgroups ? "attend_gmma_" : "attend_tiles_") + (dtype == DType.BF16 ? "bf16" : "fp16") + "_d" + dim;
+    private static String tileKernel(DType dtype, int dim) {
+        return "attend_tiles_" + (dtype == DType.BF16 ? "bf16" : "fp16") + "_d" + dim;
     }
 
     /** The tiled gates' kernel for {@code picks}: the smallest register list that holds them. */
@@ -326,8 +316,7 @@ final class CudaKernels implements AutoCloseable {
         return historyLists <= PLAN_SHARED_LISTS ? historyLists * Integer.BYTES : 0;
     }
 
-    /** Queries, two stages of keys and of values: padded rows for mma.sync, unpadded core matrices for wgmma. */
-    private static int tileSharedBytes(boolean warpgroups, int dim) {
-        return (TILE_ROWS + 4 * TILE_KEYS) * (dim + (warpgroups ? 0 : TILE_PAD)) * Short.BYTES;
+    private static int tileSharedBytes(int dim) {
+        return (TILE_ROWS + 4 * TILE_KEYS) * (dim + TILE_PAD) * Short.BYTES;
     }
 }

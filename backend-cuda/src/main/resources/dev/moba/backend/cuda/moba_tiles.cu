@@ -1,22 +1,19 @@
 // Block attention on the tensor cores. The work is a set of lists, each the query rows of one kv head that read
 // one block (a history block they selected, or their own block, causally). A CTA takes 128 rows of one list,
 // gathers their queries, streams the block's keys and values through shared memory 64 at a time (cp.async,
-// double-buffered), and keeps scores, the online softmax and the output in registers (bf16 or fp16 operands, fp32
-// accumulation). Each row's result goes to its own partial slot, which merge_slots combines; or, in merge mode (a
-// launch over the causal lists after the history lists ran), the CTA folds the row's earlier slots into its own
-// result and stores the final output. Two kernels share everything but the products: attend_tiles (mma.sync, any
-// GPU from sm_80) and, on Hopper, attend_gmma (warpgroup products straight from shared memory).
+// double-buffered), and keeps scores, the online softmax and the output in registers (mma.sync m16n8k16, bf16 or fp16
+// operands, fp32 accumulation). Each row's result goes to its own partial slot, which merge_slots combines; or, in merge
+// mode (a launch over the causal lists after the history lists ran), the CTA folds the row's earlier slots into its
+// own result and stores the final output.
 #include "moba_common.cuh"
 #include "moba_lists.cuh"
 #include "moba_mma.cuh"
-#include "moba_wgmma.cuh"
 
 #define TILE_ROWS 128
 #define TILE_KEYS 64
 #define TILE_PAD 8
-#define TILE_MT 2   // mma.sync kernel: m-tiles of 16 rows per warp, so every K and V fragment a warp loads serves both
+#define TILE_MT 2   // m-tiles of 16 rows per warp, so every K and V fragment a warp loads serves both
 #define TILE_THREADS (TILE_ROWS / (TILE_MT * 16) * 32)
-#define GMMA_THREADS 256  // two warpgroups of 64 rows
 
 // Keys of its block a query row reads: all of a history block, its own block up to its position (none for -1).
 __device__ __forceinline__ int row_keys(int row, bool causal, int first, int q_heads, long long block_start,
@@ -205,8 +202,6 @@ __device__ __forceinline__ void store_row(const float (&o)[D / 8][4], int half, 
     for (int n = 0; n < D / 8; n++) dst[n * 4 + t] = pack2<BF16>(acc[n][0] * scale, acc[n][1] * scale);
 }
 
-// ---- mma.sync kernel: 4 warps, each two m-tiles of 16 rows; operands padded by 8 values per row ----
-
 // Keys of one chunk into shared memory: rows [j0, j0 + TILE_KEYS) of the block for one kv head; rows at or past
 // `limit` are zero-filled, never read from memory.
 template <int D>
@@ -363,136 +358,6 @@ TILE_KERNEL(attend_tiles_bf16_d64, 64, true)
 TILE_KERNEL(attend_tiles_bf16_d128, 128, true)
 TILE_KERNEL(attend_tiles_fp16_d64, 64, false)
 TILE_KERNEL(attend_tiles_fp16_d128, 128, false)
-
-// ---- Hopper kernel: two warpgroups of 64 rows, operands in the no-swizzle layout of gmma_offset ----
-
-// Rows [j0, j0 + TILE_KEYS) of keys or values of one kv head into dst ([TILE_KEYS][D], gmma layout); rows at or past
-// `limit` are zero-filled. Eight consecutive threads fill one 128-byte core matrix.
-template <int D>
-__device__ __forceinline__ void gmma_load_chunk(u16* dst, const u16* src, long long row_stride, int j0, int limit) {
-    constexpr int PIECES = D / 8;
-    for (int i = threadIdx.x; i < TILE_KEYS * PIECES; i += GMMA_THREADS) {
-        int r = (i & 7) + ((i >> 3) / PIECES) * 8, piece = (i >> 3) % PIECES;
-        bool valid = j0 + r < limit;
-        const u16* from = src + (valid ? (long long) (j0 + r) * row_stride + piece * 8 : 0);
-        copy16_async((char*) dst + gmma_offset(r, piece, PIECES), from, valid);
-    }
-}
-
-template <int D, bool BF16>
-__device__ void attend_gmma_tile(const u16* q, int q_heads, int first, const u64* blocks, int block_size,
-                                 int kv_heads, float scale_log2, const TileList* lists, const int* tile_starts,
-                                 int list_count, const int2* entries, int slots, float* part_out, float* part_lse,
-                                 u16* merged) {
-#if defined(__CUDA_ARCH_FEAT_SM90_ALL)
-    extern __shared__ __align__(128) u16 gmma_shared[];
-    constexpr int PIECES = D / 8;
-    constexpr int CORE_ROW_BYTES = PIECES * 128;  // bytes between core matrices 8 rows apart
-    const float NEG_INF = -__int_as_float(0x7f800000);
-    u16* qs = gmma_shared;                  // [TILE_ROWS][D]
-    u16* ks = qs + TILE_ROWS * D;           // two stages of [TILE_KEYS][D]
-    u16* vs = ks + 2 * TILE_KEYS * D;       // two stages of [TILE_KEYS][D]
-    __shared__ int tile_rows[TILE_ROWS];
-    __shared__ int tile_slots[TILE_ROWS];
-    TileWork work;
-    if (!tile_begin(first, q_heads, block_size, lists, tile_starts, list_count, entries, tile_rows, tile_slots,
-                    work)) {
-        return;
-    }
-    for (int i = threadIdx.x; i < TILE_ROWS * PIECES; i += GMMA_THREADS) {
-        int r = (i & 7) + ((i >> 3) / PIECES) * 8, piece = (i >> 3) % PIECES;
-        int row = tile_rows[r];
-        copy16_async((char*) qs + gmma_offset(r, piece, PIECES), q + (row >= 0 ? (long long) row * D + piece * 8 : 0),
-                     row >= 0);
-    }
-    const long long key_stride = (long long) kv_heads * D;
-    const u16* kbase = (const u16*) blocks[work.list.block] + (long long) work.list.kv_head * D;
-    const u16* vbase = kbase + (long long) block_size * key_stride;
-    int chunks = (work.keys + TILE_KEYS - 1) / TILE_KEYS;
-    gmma_load_chunk<D>(ks, kbase, key_stride, 0, work.keys);
-    gmma_load_chunk<D>(vs, vbase, key_stride, 0, work.keys);
-    async_commit();
-
-    // Warp w owns rows 16w.. of the tile (warpgroup w / 4 rows 64 (w / 4)..); the fragments are mma.sync's.
-    int warp = threadIdx.x >> 5, lane = threadIdx.x & 31;
-    int g = lane >> 2, t = lane & 3;
-    const char* q_group = (const char*) qs + (warp >> 2) * 8 * CORE_ROW_BYTES;
-    float o[D / 8][4];
-#pragma unroll
-    for (int n = 0; n < D / 8; n++) o[n][0] = o[n][1] = o[n][2] = o[n][3] = 0.0f;
-    float m[2] = {NEG_INF, NEG_INF}, l[2] = {0.0f, 0.0f};
-
-    for (int c = 0; c < chunks; c++) {
-        int stage = c & 1;
-        if (c + 1 < chunks) {
-            gmma_load_chunk<D>(ks + (stage ^ 1) * TILE_KEYS * D, kbase, key_stride, (c + 1) * TILE_KEYS, work.keys);
-            gmma_load_chunk<D>(vs + (stage ^ 1) * TILE_KEYS * D, vbase, key_stride, (c + 1) * TILE_KEYS, work.keys);
-            async_commit();
-            async_wait<1>();
-        } else {
-            async_wait<0>();
-        }
-        // The tensor cores read shared memory through the async proxy: order the copies' writes before it.
-        asm volatile("fence.proxy.async.shared::cta;" ::: "memory");
-        __syncthreads();
-        const char* kc = (const char*) (ks + stage * TILE_KEYS * D);
-        const char* vc = (const char*) (vs + stage * TILE_KEYS * D);
-
-        // S = Q K^T: K-major operands, 16 dimensions (two core matrices along K) per product.
-        float s[TILE_KEYS / 8][4];
-        gmma_fence();
-#pragma unroll
-        for (int k = 0; k < D / 16; k++) {
-            gmma_scores<BF16>(s, gmma_desc(q_group + k * 256, 128, CORE_ROW_BYTES),
-                              gmma_desc(kc + k * 256, 128, CORE_ROW_BYTES), k);
-        }
-        gmma_commit();
-        gmma_wait();
-
-        int j0 = c * TILE_KEYS;
-        const bool masked = j0 + TILE_KEYS > work.full_keys;
-        int r = warp * 16 + g;
-        int keys0 = masked ? row_keys(tile_rows[r], work.list.causal, first, q_heads, work.block_start, block_size) : 0;
-        int keys1 = masked ? row_keys(tile_rows[r + 8], work.list.causal, first, q_heads, work.block_start, block_size) : 0;
-        u32 p[TILE_KEYS / 16][4];
-        float corr[2];
-        bool grew = softmax_chunk<BF16>(s, m, l, corr, p, masked, keys0, keys1, j0, t, scale_log2);
-        if (__any_sync(0xffffffffu, grew)) rescale<D>(o, corr[0], corr[1]);
-
-        // O += P V: V read N-major, 16 keys (two core matrices along K, CORE_ROW_BYTES apart) per product.
-        gmma_fence();
-#pragma unroll
-        for (int kk = 0; kk < TILE_KEYS / 16; kk++) {
-            gmma_values<BF16>(o, p[kk], gmma_desc(vc + kk * 2 * CORE_ROW_BYTES, CORE_ROW_BYTES, 128));
-        }
-        gmma_commit();
-        gmma_wait();
-        __syncthreads();
-    }
-
-#pragma unroll
-    for (int half = 0; half < 2; half++) {
-        int r = warp * 16 + g + half * 8;
-        store_row<D, BF16>(o, half, m[half], l[half], tile_rows[r], tile_slots[r], t, slots, part_out, part_lse,
-                           merged);
-    }
-#endif
-}
-
-// Two CTAs per multiprocessor where the registers allow it (dimension 64); at 128 one, whose 8 warps share it.
-#define GMMA_KERNEL(NAME, D, BF16, MIN_CTAS)                                                                       \
-    extern "C" __global__ void __launch_bounds__(GMMA_THREADS, MIN_CTAS) NAME(                                         \
-        const u16* q, int q_heads, int first, const u64* blocks, int block_size, int kv_heads, float scale_log2,    \
-        const TileList* lists, const int* tile_starts, int list_count, const int2* entries, int slots,             \
-        float* part_out, float* part_lse, u16* merged) {                                                           \
-        attend_gmma_tile<D, BF16>(q, q_heads, first, blocks, block_size, kv_heads, scale_log2, lists, tile_starts, \
-                                  list_count, entries, slots, part_out, part_lse, merged);                         \
-    }
-
-GMMA_KERNEL(attend_gmma_bf16_d64, 64, true, 2)
-GMMA_KERNEL(attend_gmma_bf16_d128, 128, true, 1)
-GMMA_KERNEL(attend_gmma_fp16_d64, 64, false, 2)
-GMMA_KERNEL(attend_gmma_fp16_d128, 128, false, 1)
 
 // Rounds n fp32 values to the storage type (exact for values the engine already rounded).
 extern "C" __global__ void convert_from_f32(const float* src, long long n, int dt, void* dst) {
