@@ -18,7 +18,9 @@ import dev.moba.tensor.DType;
  *
  * <p>Tensors are CUDA device addresses (in the primary context of the backend's GPU) of {@code [tokens][heads][headDim]}
  * arrays in the configured storage type (bf16 or fp16), head dimension 64 or 128. Work is queued on the default
- * stream and the calls return at once: synchronise (or use the default stream) before reading the output. The block means are kept in the gate's layout for up to {@code maxTokens} tokens.
+ * stream and the calls return at once: synchronise (or use the default stream) before reading the output. The block
+ * means are kept for up to {@code maxTokens} tokens, in fp32 (decode gates on them) and split into the three bf16
+ * terms the prefill's tensor-core gate reads.
  */
 public final class DeviceSequence implements AutoCloseable {
 
@@ -28,7 +30,7 @@ public final class DeviceSequence implements AutoCloseable {
     private final CudaKvCache cache;
     private final int capacity;
     private final long means;
-    private final long meanTerms;
+    private final long meanTerms;  // the means split for the tensor-core gate: [3][kvHeads][headDim][capacity] bf16
     private final int maxTokens;
 
     /**
@@ -54,7 +56,7 @@ public final class DeviceSequence implements AutoCloseable {
         this.cache = new CudaKvCache(backend,
                 new KvSpec(layout.kvHeads(), layout.headDim(), config.blockSize(), config.dtype()));
         this.maxTokens = maxTokens;
-        // The tiled gate reads means 64 columns at a time.
+        // The gates read means in whole chunks of columns (the tensor-core gate's 16-byte pieces, the tiled gate's 64).
         this.capacity = (maxTokens / config.blockSize() + 64) / 64 * 64;
         long meanValues = (long) layout.kvHeads() * layout.headDim() * capacity;
         this.means = backend.device().run(() -> backend.device().allocate(meanValues * Float.BYTES));
