@@ -9,11 +9,29 @@ cd "$(dirname "$0")/../.."
 OUT=${OUT:-/tmp/moba-vs-sdpa}
 mkdir -p "$OUT"
 rm -f "$OUT/results.jsonl"
-bash .device/run java -version > /dev/null 2>&1 || { echo "no .device pack: run ../shared/tools/device-pack first" >&2; exit 2; }
-D=/tmp/device-java
-JAVA=("$D/jre/bin/java" --enable-native-access=ALL-UNNAMED --add-modules jdk.incubator.vector
-      --sun-misc-unsafe-memory-access=allow -Dorg.bytedeco.javacpp.cachedir=/tmp/javacpp-cache
-      -cp "$D/classes/engine-core/target/classes:$D/classes/backend-cuda/target/classes:$D/lib/*")
+source backend-cuda/src/device/device-java.sh
+JAVA+=(-cp "$CP")
+
+# Appends the pair of runs $OUT/moba-NAME.json and $OUT/sdpa-NAME.json to results.jsonl with their speedup (of the
+# prefill, or of the decode step), and prints one comparison line.
+record() {
+  python3 - "$OUT/moba-$1.json" "$OUT/sdpa-$1.json" "$OUT/results.jsonl" <<'PY'
+import json, sys
+moba, sdpa = (json.load(open(p)) for p in sys.argv[1:3])
+decode = "step_ms" in moba
+speedup = sdpa["step_ms"] / moba["step_ms"] if decode else sdpa["dense_ms"] / moba["moba_ms"]
+with open(sys.argv[3], "a") as results:
+    results.write(json.dumps({"moba": moba, "sdpa": sdpa, "speedup": speedup}) + "\n")
+if decode:
+    print(f"compare-decode: batch={moba['batch']} context={moba['tokens']} heads={moba['heads']} block={moba['block']} "
+          f"top_k={moba['top_k']} moba_step_ms={moba['step_ms']:.4f} sdpa_step_ms={sdpa['step_ms']:.4f} "
+          f"speedup={speedup:.2f} device={moba['device']}")
+else:
+    print(f"compare: tokens={moba['tokens']} heads={moba['heads']} block={moba['block']} top_k={moba['top_k']} "
+          f"moba_ms={moba['moba_ms']:.3f} sdpa_ms={sdpa['dense_ms']:.3f} speedup={speedup:.2f} "
+          f"moba_tflops={moba['moba_tflops']:.1f} sdpa_tflops={sdpa['dense_tflops']:.1f} device={moba['device']}")
+PY
+}
 if [[ "${1:-}" == small ]]; then
   CONFIGS=("8192 8 512 3")
   DECODE=("16384 4 1 512 3")
@@ -28,15 +46,7 @@ for config in "${CONFIGS[@]}"; do
       --top-k "$topk" --dtype bf16 --json "$OUT/moba-$name.json" 2>&1 | grep -v 'WARNING' | tee "$OUT/moba-$name.log"
   python3 benchmarks/cuda/sdpa_bench.py --tokens "$tokens" --heads "$heads" --head-dim 128 \
       --json "$OUT/sdpa-$name.json" | tee "$OUT/sdpa-$name.log"
-  python3 - "$OUT/moba-$name.json" "$OUT/sdpa-$name.json" "$OUT/results.jsonl" <<'PY'
-import json, sys
-moba, sdpa = (json.load(open(p)) for p in sys.argv[1:3])
-with open(sys.argv[3], "a") as results:
-    results.write(json.dumps({"moba": moba, "sdpa": sdpa, "speedup": sdpa["dense_ms"] / moba["moba_ms"]}) + "\n")
-print(f"compare: tokens={moba['tokens']} heads={moba['heads']} block={moba['block']} top_k={moba['top_k']} "
-      f"moba_ms={moba['moba_ms']:.3f} sdpa_ms={sdpa['dense_ms']:.3f} speedup={sdpa['dense_ms'] / moba['moba_ms']:.2f} "
-      f"moba_tflops={moba['moba_tflops']:.1f} sdpa_tflops={sdpa['dense_tflops']:.1f} device={moba['device']}")
-PY
+  record "$name"
 done
 for config in "${DECODE[@]}"; do
   read -r tokens batch heads block topk <<< "$config"
@@ -46,15 +56,7 @@ for config in "${DECODE[@]}"; do
       | tee "$OUT/moba-$name.log"
   python3 benchmarks/cuda/sdpa_bench.py --tokens "$tokens" --heads "$heads" --head-dim 128 --decode-batch "$batch" \
       --runs 50 --json "$OUT/sdpa-$name.json" | tee "$OUT/sdpa-$name.log"
-  python3 - "$OUT/moba-$name.json" "$OUT/sdpa-$name.json" "$OUT/results.jsonl" <<'PY'
-import json, sys
-moba, sdpa = (json.load(open(p)) for p in sys.argv[1:3])
-with open(sys.argv[3], "a") as results:
-    results.write(json.dumps({"moba": moba, "sdpa": sdpa, "speedup": sdpa["step_ms"] / moba["step_ms"]}) + "\n")
-print(f"compare-decode: batch={moba['batch']} context={moba['tokens']} heads={moba['heads']} block={moba['block']} "
-      f"top_k={moba['top_k']} moba_step_ms={moba['step_ms']:.4f} sdpa_step_ms={sdpa['step_ms']:.4f} "
-      f"speedup={sdpa['step_ms'] / moba['step_ms']:.2f} device={moba['device']}")
-PY
+  record "$name"
 done
 echo "results:"
 cat "$OUT/results.jsonl"

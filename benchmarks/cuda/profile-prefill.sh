@@ -12,11 +12,8 @@ DETAIL=""
 if [[ "${1:-}" == --detail ]]; then DETAIL=$2; shift 2; fi
 CONFIGS=("$@")
 [[ ${#CONFIGS[@]} -gt 0 ]] || CONFIGS=(131072:8:512:3 1048576:1:4096:12)
-bash .device/run java -version > /dev/null 2>&1 || { echo "no .device pack: run ../shared/tools/device-pack first" >&2; exit 2; }
-D=/tmp/device-java
-JAVA=("$D/jre/bin/java" --enable-native-access=ALL-UNNAMED --add-modules jdk.incubator.vector
-      --sun-misc-unsafe-memory-access=allow -Dorg.bytedeco.javacpp.cachedir=/tmp/javacpp-cache
-      -cp "$D/classes/engine-core/target/classes:$D/classes/backend-cuda/target/classes:$D/lib/*")
+source backend-cuda/src/device/device-java.sh
+JAVA+=(-cp "$CP")
 for config in "${CONFIGS[@]}"; do
   IFS=: read -r tokens heads block topk <<< "$config"
   bench=(dev.moba.backend.cuda.DeviceBench --tokens "$tokens" --heads "$heads" --block "$block" --top-k "$topk"

@@ -10,11 +10,7 @@ set -uo pipefail
 cd "$(dirname "$0")/../../.."
 OUT=${OUT:-/tmp/moba-gpu-check}
 mkdir -p "$OUT"
-bash .device/run java -version > /dev/null 2>&1 || { echo "no .device pack: run ../shared/tools/device-pack first" >&2; exit 2; }
-D=/tmp/device-java
-CP="$D/classes/engine-core/target/classes:$D/classes/backend-cuda/target/classes:$D/lib/*"
-JAVA=("$D/jre/bin/java" --enable-native-access=ALL-UNNAMED --add-modules jdk.incubator.vector
-      --sun-misc-unsafe-memory-access=allow -Dorg.bytedeco.javacpp.cachedir=/tmp/javacpp-cache)
+source backend-cuda/src/device/device-java.sh
 nvidia-smi --query-gpu=name,driver_version --format=csv,noheader
 status=0
 for args in "" "--chunk 1" "--chunk 300" "--dtype bf16" "--dtype bf16 --chunk 1" "--dtype bf16 --chunk 300"; do

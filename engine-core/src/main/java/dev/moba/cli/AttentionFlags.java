@@ -1,11 +1,12 @@
 package dev.moba.cli;
 
 import dev.moba.config.HeadLayout;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 /**
  * The attention shape of a command that makes up its own data ({@code demo}, {@code bench}): {@code --heads},
- * {@code --kv-heads}, {@code --head-dim}, {@code --block}, {@code --top-k}. Add it with
+ * {@code --kv-heads}, {@code --head-dim} and the {@link SelectionFlags}. Add it with
  * {@code @Mixin AttentionFlags attention;} and call {@link #check()} before using the values.
  */
 final class AttentionFlags {
@@ -20,20 +21,15 @@ final class AttentionFlags {
     @Option(names = "--head-dim", defaultValue = "128", description = "Head dimension (default: ${DEFAULT-VALUE}).")
     private int headDim;
 
-    @Option(names = "--block", defaultValue = "512", description = "Block size in tokens (default: ${DEFAULT-VALUE}).")
-    private int block;
-
-    @Option(names = "--top-k", defaultValue = "3",
-            description = "Blocks per query, its own included (default: ${DEFAULT-VALUE}).")
-    private int topK;
+    @Mixin
+    private SelectionFlags selection;
 
     /** @throws IllegalArgumentException naming the option and the fix when a value is unusable */
     void check() {
         OptionChecks.requireAtLeast("--heads", heads, 1, "e.g. --heads 8");
         OptionChecks.requireAtLeast("--kv-heads", kvHeads, 1, "e.g. --kv-heads 2");
         OptionChecks.requireAtLeast("--head-dim", headDim, 1, "e.g. --head-dim 128");
-        OptionChecks.requireAtLeast("--block", block, 1, "e.g. --block 512");
-        OptionChecks.requireAtLeast("--top-k", topK, 1, "--top-k 1 reads the current block only; e.g. --top-k 3");
+        selection.check();
         if (heads % kvHeads != 0) {
             throw new IllegalArgumentException("--heads " + heads + " is not a multiple of --kv-heads " + kvHeads
                     + ": each kv head serves an equal group of query heads; pick --heads as a multiple of --kv-heads");
@@ -46,10 +42,10 @@ final class AttentionFlags {
     }
 
     int block() {
-        return block;
+        return selection.block();
     }
 
     int topK() {
-        return topK;
+        return selection.topK();
     }
 }

@@ -82,13 +82,8 @@ final class RunCommand implements Callable<Integer> {
                     + " lse.npy, selection.npy when asked. Existing files are replaced once all is computed.")
     private Path out;
 
-    @Option(names = "--block", paramLabel = "B", defaultValue = "512",
-            description = "Block size (default: ${DEFAULT-VALUE}).")
-    private int block;
-
-    @Option(names = "--top-k", paramLabel = "K", defaultValue = "3",
-            description = "Blocks per query, its own included (default: ${DEFAULT-VALUE}).")
-    private int topK;
+    @Mixin
+    private SelectionFlags blocks;
 
     @Option(names = "--scale", paramLabel = "S", description = "Softmax scale (default: 1/sqrt(head_dim)).")
     private Float scale;
@@ -121,6 +116,8 @@ final class RunCommand implements Callable<Integer> {
             RunInput input = RunInput.of(in, ArrayFiles.map(in, List.of("q", "k", "v", RunInput.CU_SEQLENS),
                     mapped));
             DType storage = dtype != null ? dtype : input.commonDtype();
+            int block = blocks.block();
+            int topK = blocks.topK();
             var config = new MobaConfig(block, topK, scale == null ? Float.NaN : scale, storage, AttentionMode.MOBA);
             int slots = (int) Math.min(topK, ((long) input.longestSequence() + block - 1) / block);
             try (Backend opened = backend.open();
@@ -147,8 +144,7 @@ final class RunCommand implements Callable<Integer> {
     }
 
     private void requireOptions() {
-        OptionChecks.requireAtLeast("--block", block, 1, "e.g. --block 512");
-        OptionChecks.requireAtLeast("--top-k", topK, 1, "--top-k 1 reads the current block only; e.g. --top-k 3");
+        blocks.check();
         OptionChecks.requireAtLeast("--chunk", chunk, 0, "e.g. --chunk 4096, or 0 (the default) for whole sequences");
         if (scale != null && !(scale > 0 && Float.isFinite(scale))) {
             throw new IllegalArgumentException("--scale must be a positive number, got " + scale

@@ -126,13 +126,7 @@ final class CudaBackend implements Backend {
         device.upload(summaries.segment(), at[1]);
         kernels.gate(at[0], DType.FP32, q.tokens(), layout.qHeads(), layout.groupSize(), layout.headDim(), request.firstPosition(),
                 request.blockSize(), at[1], layout.kvHeads(), summaries.capacity(), request.picks(), at[2]);
-        int[] blocks = new int[rows * request.picks()];
-        try (Arena host = Arena.ofConfined()) {
-            MemorySegment out = host.allocate(outBytes);
-            device.download(at[2], out);
-            MemorySegment.copy(out, ValueLayout.JAVA_INT, 0, blocks, 0, blocks.length);
-        }
-        return new Selection(rows, request.picks(), blocks);
+        return new Selection(rows, request.picks(), device.downloadInts(at[2], rows * request.picks()));
     }
 
     private Partials attendOnDevice(AttendPlan plan, Arena arena) {

@@ -19,7 +19,9 @@ import static org.bytedeco.cuda.global.cudart.cuMemcpyDtoD;
 import static org.bytedeco.cuda.global.cudart.cuMemcpyDtoH;
 import static org.bytedeco.cuda.global.cudart.cuMemcpyHtoD;
 
+import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
 import java.util.concurrent.locks.ReentrantLock;
 import org.bytedeco.cuda.cudart.CUctx_st;
 
@@ -117,6 +119,17 @@ final class CudaDevice implements AutoCloseable {
         if (to.byteSize() > 0) {
             check(cuMemcpyDtoH(new HostMemory(to), from, to.byteSize()), "cuMemcpyDtoH");
         }
+    }
+
+    /** Reads {@code count} ints at device address {@code from} (inside {@link #run}). */
+    int[] downloadInts(long from, int count) {
+        int[] values = new int[count];
+        try (Arena host = Arena.ofConfined()) {
+            MemorySegment segment = host.allocate((long) count * Integer.BYTES);
+            download(from, segment);
+            MemorySegment.copy(segment, ValueLayout.JAVA_INT, 0, values, 0, count);
+        }
+        return values;
     }
 
     void copy(long from, long to, long bytes) {

@@ -255,11 +255,9 @@ __device__ void attend_tile(const u16* q, int q_heads, int first, const u64* blo
     for (int mt = 0; mt < TILE_MT; mt++) {
         m[mt][0] = m[mt][1] = NEG_INF;
         l[mt][0] = l[mt][1] = 0.0f;
-    }
-#pragma unroll
-    for (int mt = 0; mt < TILE_MT; mt++)
 #pragma unroll
         for (int n = 0; n < D / 8; n++) o[mt][n][0] = o[mt][n][1] = o[mt][n][2] = o[mt][n][3] = 0.0f;
+    }
 
     for (int c = 0; c < chunks; c++) {
         int stage = c & 1;

@@ -14,9 +14,9 @@ import dev.moba.tensor.DType;
 import dev.moba.tensor.Tensor;
 import dev.moba.testing.RandomTensors;
 import java.lang.foreign.Arena;
-import java.lang.foreign.MemorySegment;
-import java.lang.foreign.ValueLayout;
 import java.util.List;
+import java.util.stream.DoubleStream;
+import java.util.stream.IntStream;
 import java.util.stream.Stream;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.Arguments;
@@ -110,13 +110,8 @@ class CudaGateTest {
                         layout.headDim(), request.firstPosition(), request.blockSize(), at[2], layout.kvHeads(),
                         request.summaries().capacity(), request.picks(), at[4]);
             }
-            int[] blocks = new int[request.rows() * request.picks()];
-            try (Arena host = Arena.ofConfined()) {
-                MemorySegment out = host.allocate(outBytes);
-                backend.device().download(at[4], out);
-                MemorySegment.copy(out, ValueLayout.JAVA_INT, 0, blocks, 0, blocks.length);
-            }
-            return new Selection(request.rows(), request.picks(), blocks);
+            return new Selection(request.rows(), request.picks(),
+                    backend.device().downloadInts(at[4], request.rows() * request.picks()));
         });
     }
 
@@ -131,25 +126,17 @@ class CudaGateTest {
 
     /** The sum of the chosen blocks' scores, in double. */
     private static double chosenScore(Selection selection, int row, GateRequest request) {
-        double total = 0;
-        for (int slot = 0; slot < selection.picks(); slot++) {
-            int block = selection.block(row, slot);
-            if (block >= 0) {
-                total += score(row, block, request);
-            }
-        }
-        return total;
+        return chosenScores(selection, row, request).sum();
     }
 
+    /** The magnitude the scores of a row's chosen blocks are compared at: their absolute sum, at least 1. */
     private static double scale(Selection selection, int row, GateRequest request) {
-        double total = 0;
-        for (int slot = 0; slot < selection.picks(); slot++) {
-            int block = selection.block(row, slot);
-            if (block >= 0) {
-                total += Math.abs(score(row, block, request));
-            }
-        }
-        return Math.max(1, total);
+        return Math.max(1, chosenScores(selection, row, request).map(Math::abs).sum());
+    }
+
+    private static DoubleStream chosenScores(Selection selection, int row, GateRequest request) {
+        return IntStream.range(0, selection.picks()).map(slot -> selection.block(row, slot)).filter(block -> block >= 0)
+                .mapToDouble(block -> score(row, block, request));
     }
 
     private static double score(int row, int block, GateRequest request) {
