@@ -16,9 +16,11 @@ import java.time.Duration;
  * @param replyTimeout   the longest a caller waits for one chunk's answer
  * @param closeLinger    how long a closed session still answers with a clear error
  * @param eventLoops     single-threaded dispatchers sessions and their shards run on, 0 for one per processor
+ * @param spinBeforeSleep how long an idle event loop polls for the next chunk before it sleeps
  */
 public record EngineSettings(long memoryBudget, int blocksPerShard, int queueCapacity,
-                             Duration replyTimeout, Duration closeLinger, int eventLoops) {
+                             Duration replyTimeout, Duration closeLinger, int eventLoops,
+                             Duration spinBeforeSleep) {
 
     public EngineSettings {
         if (memoryBudget < 0) {
@@ -29,6 +31,9 @@ public record EngineSettings(long memoryBudget, int blocksPerShard, int queueCap
         }
         if (eventLoops < 0) {
             throw new IllegalArgumentException("moba.session.event-loops must be >= 0, got " + eventLoops);
+        }
+        if (spinBeforeSleep.isNegative()) {
+            throw new IllegalArgumentException("moba.session.spin-before-sleep must be >= 0, got " + spinBeforeSleep);
         }
         if (queueCapacity < 1) {
             throw new IllegalArgumentException("moba.session.queue-capacity must be >= 1, got " + queueCapacity);
@@ -45,7 +50,8 @@ public record EngineSettings(long memoryBudget, int blocksPerShard, int queueCap
                     moba.getInt("session.queue-capacity"),
                     moba.getDuration("session.reply-timeout"),
                     moba.getDuration("session.close-linger"),
-                    moba.getInt("session.event-loops"));
+                    moba.getInt("session.event-loops"),
+                    moba.getDuration("session.spin-before-sleep"));
         } catch (ConfigException e) {
             throw new IllegalArgumentException("bad engine configuration: " + e.getMessage(), e);
         }

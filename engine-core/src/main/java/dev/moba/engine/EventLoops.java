@@ -2,6 +2,7 @@ package dev.moba.engine;
 
 import com.typesafe.config.Config;
 import com.typesafe.config.ConfigFactory;
+import java.time.Duration;
 import java.util.HashMap;
 import java.util.Map;
 import java.util.concurrent.atomic.AtomicLong;
@@ -31,13 +32,18 @@ final class EventLoops {
         this.dispatchers = dispatchers;
     }
 
-    /** The dispatcher definitions of {@code loops} event loops, for an actor system's configuration. */
-    static Config definitions(int loops) {
+    /**
+     * The dispatcher definitions of the event loops {@code settings} ask for, for an actor system's configuration:
+     * each a thread that polls for {@code spin-before-sleep} before it sleeps.
+     */
+    static Config definitions(EngineSettings settings) {
+        int loops = count(settings.eventLoops());
+        Duration spin = settings.spinBeforeSleep();
         Map<String, Object> entries = new HashMap<>();
         for (int i = 0; i < loops; i++) {
             entries.put(PATH + i + ".type", "Dispatcher");
-            entries.put(PATH + i + ".executor", "thread-pool-executor");
-            entries.put(PATH + i + ".thread-pool-executor.fixed-pool-size", 1);
+            entries.put(PATH + i + ".executor", EventLoopExecutor.class.getName());
+            entries.put(PATH + i + "." + EventLoopExecutor.SPIN_KEY, spin.toNanos() + "ns");
             entries.put(PATH + i + ".throughput", 1);
         }
         return ConfigFactory.parseMap(entries);

@@ -108,7 +108,7 @@ public final class MobaEngine implements AutoCloseable {
         Config own = ConfigFactory.parseMap(Map.of(
                         "pekko.loggers", List.of("org.apache.pekko.event.slf4j.Slf4jLogger"),
                         "pekko.logging-filter", "org.apache.pekko.event.slf4j.Slf4jLoggingFilter"))
-                .withFallback(EventLoops.definitions(EventLoops.count(settings.eventLoops())))
+                .withFallback(EventLoops.definitions(settings))
                 .withFallback(config);
         return ActorSystem.create(Behaviors.empty(), "moba", own);
     }
@@ -119,7 +119,7 @@ public final class MobaEngine implements AutoCloseable {
      * pays a few more thread hand-offs.
      */
     public static Config eventLoopDispatchers(Config config) {
-        return EventLoops.definitions(EventLoops.count(EngineSettings.from(config).eventLoops()));
+        return EventLoops.definitions(EngineSettings.from(config));
     }
 
     /** The actor system the engine runs on, to materialize streams with. */

@@ -32,6 +32,18 @@ class MobaEngineTest {
     }
 
     @Test
+    void eventLoopsThatSleepAtOnceRunTheSame() throws Exception {
+        Qkv data = new RandomTensors(23).qkv(50, 4, 2, 16);
+        try (MobaEngine engine = MobaEngine.create(EngineRuns.config("moba.session.spin-before-sleep = 0"),
+                TestBackends.INLINE);
+             Session session = engine.openSession(SessionSpec.of(1, EngineRuns.layout(data), MOBA))) {
+            float[] out = EngineRuns.stream(engine, session, EngineRuns.chunks(data, 0, DType.FP32, 1)).get(0);
+            assertThat(Errors.maxAbs(out, EngineRuns.core(TestBackends.INLINE, MOBA, data)))
+                    .isLessThanOrEqualTo(EngineRuns.SAME);
+        }
+    }
+
+    @Test
     void anEngineJoinsTheApplicationsActorSystemAndLeavesItRunning() throws Exception {
         Qkv data = new RandomTensors(22).qkv(40, 4, 2, 16);
         ActorSystem<Void> application = ActorSystem.create(Behaviors.empty(), "application",
@@ -57,6 +69,9 @@ class MobaEngineTest {
         assertThatThrownBy(() -> MobaEngine.create(EngineRuns.config("moba.session.blocks-per-shard = 0"),
                 TestBackends.INLINE)).isInstanceOf(IllegalArgumentException.class)
                 .hasMessageContaining("moba.session.blocks-per-shard must be >= 1, got 0");
+        assertThatThrownBy(() -> MobaEngine.create(EngineRuns.config("moba.session.spin-before-sleep = -1 ms"),
+                TestBackends.INLINE)).isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("moba.session.spin-before-sleep must be >= 0");
         assertThatThrownBy(() -> MobaEngine.create(EngineRuns.config("moba.memory.budget = lots"),
                 TestBackends.INLINE)).isInstanceOf(IllegalArgumentException.class)
                 .hasMessageContaining("bad engine configuration").hasMessageContaining("memory.budget");
