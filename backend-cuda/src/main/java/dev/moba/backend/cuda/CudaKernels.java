@@ -9,6 +9,7 @@ import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import org.bytedeco.cuda.cudart.CUstream_st;
 
 /**
  * The MoBA kernels of one device, with their launch geometry: each method launches one kernel on the default
@@ -80,13 +81,29 @@ final class CudaKernels implements AutoCloseable {
 
     /** Stores tokens {@code [first, first + n)} of k and v (in {@code source} type) into their blocks. */
     void appendKv(long k, long v, DType source, int n, int first, long table, KvSpec spec, int row) {
+        appendKv(null, k, v, source, n, first, table, spec, row);
+    }
+
+    /** {@link #appendKv(long, long, DType, int, int, long, KvSpec, int)} on {@code stream}. */
+    void appendKv(CUstream_st stream, long k, long v, DType source, int n, int first, long table, KvSpec spec,
+                  int row) {
+        KernelModule module = modules.get("moba_kv.cu");
         if (source == spec.dtype() && (long) row * source.bytes() % 16 == 0) {
-            modules.get("moba_kv.cu").launch("kv_append_copy", grid((long) n * row * source.bytes() / 16, 256), 256,
-                    0, k, v, n, first, table, spec.blockSize(), row, spec.dtype().ordinal());
+            module.launchOn(stream, "kv_append_copy", grid((long) n * row * source.bytes() / 16, 256), 1, 1, 256, 0,
+                    k, v, n, first, table, spec.blockSize(), row, spec.dtype().ordinal());
             return;
         }
-        modules.get("moba_kv.cu").launch("kv_append", grid((long) n * row, 256), 256, 0, k, v, source.ordinal(), n,
+        module.launchOn(stream, "kv_append", grid((long) n * row, 256), 1, 1, 256, 0, k, v, source.ordinal(), n,
                 first, table, spec.blockSize(), row, spec.dtype().ordinal());
+    }
+
+    /**
+     * Writes to {@code table} the addresses of {@code count} blocks of {@code blockBytes} laid end to end from
+     * {@code keys}: a contiguous key array read in place by the kernels written for a cache's block table.
+     */
+    void sourceTable(long keys, long blockBytes, int count, long table) {
+        modules.get("moba_kv.cu").launch("kv_source_table", blocks(count, 128), 128, 0, keys, blockBytes, count,
+                table);
     }
 
     /** Writes the fp32 mean key of {@code block} ({@code row} values) to {@code out}. */
@@ -203,10 +220,11 @@ final class CudaKernels implements AutoCloseable {
      * Runs attention lists ({@code struct TileList}, {@link #LIST_INTS} ints each) on the tensor cores, one CTA per
      * tile of {@link #TILE_ROWS} rows, numbered from the first list's first tile; {@code q} is in the storage type,
      * rows {@code [rows][dim]}. {@code tiles} may exceed the lists' tiles (extra CTAs return at once), so callers
-     * need not read the count back. With {@code merged} 0, each row's result goes to its partial slot; otherwise the
-     * row's earlier slots are folded in and the final output is stored at {@code merged} in the storage type.
+     * need not read the count back. A block's values lie {@code valueOffset} bytes after its keys. With {@code merged}
+     * 0, each row's result goes to its partial slot; otherwise the row's earlier slots are folded in and the final
+     * output is stored at {@code merged} in the storage type.
      */
-    void attendTiles(long q, int qHeads, int first, long table, KvSpec spec, float scale, long lists,
+    void attendTiles(long q, int qHeads, int first, long table, long valueOffset, KvSpec spec, float scale, long lists,
                      long tileStarts, int listCount, long entries, int slots, long partOut, long partLse, long tiles,
                      long merged) {
         if (tiles == 0) {
@@ -214,7 +232,7 @@ final class CudaKernels implements AutoCloseable {
         }
         float scaleLog2 = (float) (scale / Math.log(2));
         modules.get("moba_tiles.cu").launch(tileKernel(spec.dtype(), spec.headDim()), Math.toIntExact(tiles),
-                TILE_THREADS, tileSharedBytes(spec.headDim()), q, qHeads, first, table, spec.blockSize(),
+                TILE_THREADS, tileSharedBytes(spec.headDim()), q, qHeads, first, table, valueOffset, spec.blockSize(),
                 spec.kvHeads(), scaleLog2, lists, tileStarts, listCount, entries, slots, partOut, partLse, merged);
     }
 

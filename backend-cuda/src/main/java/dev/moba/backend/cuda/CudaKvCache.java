@@ -10,6 +10,7 @@ import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.util.ArrayList;
 import java.util.List;
+import org.bytedeco.cuda.cudart.CUstream_st;
 
 /**
  * The keys and values of one sequence of one layer in device memory: one allocation per block (keys then values,
@@ -89,11 +90,16 @@ final class CudaKvCache implements KvCache {
      * {@code source} type), without computing block means: the resident prefill computes them all in one launch.
      * Call inside the device lock.
      */
-    void appendResident(long k, long v, DType source, int n) {
+    void appendResident(CUstream_st stream, long k, long v, DType source, int n) {
         requireOpen();
         growTo(blocksFor(length + n));
-        backend.kernels().appendKv(k, v, source, n, length, table, spec, row);
+        backend.kernels().appendKv(stream, k, v, source, n, length, table, spec, row);
         length += n;
+    }
+
+    /** Bytes from a block's keys to its values. */
+    long valueOffset() {
+        return (long) spec.blockSize() * row * spec.dtype().bytes();
     }
 
     /**
@@ -127,7 +133,7 @@ final class CudaKvCache implements KvCache {
 
     @Override
     public Tensor readValues(Arena arena, int from, int to) {
-        return read(arena, from, to, (long) spec.blockSize() * row * spec.dtype().bytes());
+        return read(arena, from, to, valueOffset());
     }
 
     @Override

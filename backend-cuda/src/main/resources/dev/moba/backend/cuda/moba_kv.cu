@@ -39,6 +39,13 @@ extern "C" __global__ void kv_append_copy(const char* k, const char* v, int n, i
     }
 }
 
+// The block table of a contiguous key array [blocks][block_size][row]: block b's keys at k + b * block_bytes, so
+// kernels written for a cache's blocks read the array in place.
+extern "C" __global__ void kv_source_table(const char* k, long long block_bytes, int count, u64* table) {
+    int b = blockIdx.x * blockDim.x + threadIdx.x;
+    if (b < count) table[b] = (u64) (k + b * block_bytes);
+}
+
 // The mean key of block `b`, [row] fp32: summed in double in token order and divided once, as the host does,
 // so that every backend gates on bit-identical means.
 extern "C" __global__ void kv_block_mean(const u64* blocks, int b, int block_size, int row, int dt, float* out) {

@@ -1,10 +1,11 @@
 // Block attention on the tensor cores. The work is a set of lists, each the query rows of one kv head that read
 // one block (a history block they selected, or their own block, causally). A CTA takes 128 rows of one list,
-// gathers their queries, streams the block's keys and values through shared memory 64 at a time (cp.async,
-// double-buffered), and keeps scores, the online softmax and the output in registers (mma.sync m16n8k16, bf16 or fp16
-// operands, fp32 accumulation). Each row's result goes to its own partial slot, which merge_slots combines; or, in merge
-// mode (a launch over the causal lists after the history lists ran), the CTA folds the row's earlier slots into its
-// own result and stores the final output.
+// gathers their queries, streams the block's keys and values (values lie value_offset bytes after keys: a cache
+// block's second half, or the value array of a prefill that reads its inputs in place) through shared memory 64 at
+// a time (cp.async, double-buffered), and keeps scores, the online softmax and the output in registers (mma.sync
+// m16n8k16, bf16 or fp16 operands, fp32 accumulation). Each row's result goes to its own partial slot, which
+// merge_slots combines; or, in merge mode (a launch over the causal lists after the history lists ran), the CTA folds
+// the row's earlier slots into its own result and stores the final output.
 #include "moba_common.cuh"
 #include "moba_lists.cuh"
 #include "moba_mma.cuh"
@@ -216,7 +217,8 @@ __device__ __forceinline__ void load_chunk(u16* dst, const u16* src, long long r
 }
 
 template <int D, bool BF16>
-__device__ void attend_tile(const u16* q, int q_heads, int first, const u64* blocks, int block_size, int kv_heads,
+__device__ void attend_tile(const u16* q, int q_heads, int first, const u64* blocks, long long value_offset,
+                            int block_size, int kv_heads,
                             float scale_log2, const TileList* lists, const int* tile_starts, int list_count,
                             const int2* entries, int slots, float* part_out, float* part_lse, u16* merged) {
     extern __shared__ __align__(16) u16 shared[];
@@ -240,7 +242,7 @@ __device__ void attend_tile(const u16* q, int q_heads, int first, const u64* blo
     }
     const long long key_stride = (long long) kv_heads * D;
     const u16* kbase = (const u16*) blocks[work.list.block] + (long long) work.list.kv_head * D;
-    const u16* vbase = kbase + (long long) block_size * key_stride;
+    const u16* vbase = (const u16*) ((const char*) kbase + value_offset);
     int chunks = (work.keys + TILE_KEYS - 1) / TILE_KEYS;
     load_chunk<D>(ks, kbase, key_stride, 0, work.keys);
     load_chunk<D>(vs, vbase, key_stride, 0, work.keys);
@@ -345,11 +347,12 @@ __device__ void attend_tile(const u16* q, int q_heads, int first, const u64* blo
 
 #define TILE_KERNEL(NAME, D, BF16)                                                                                 \
     extern "C" __global__ void __launch_bounds__(TILE_THREADS, 1) NAME(                                         \
-        const u16* q, int q_heads, int first, const u64* blocks, int block_size, int kv_heads, float scale_log2,    \
+        const u16* q, int q_heads, int first, const u64* blocks, long long value_offset, int block_size,            \
+        int kv_heads, float scale_log2,                                                                            \
         const TileList* lists, const int* tile_starts, int list_count, const int2* entries, int slots,             \
         float* part_out, float* part_lse, u16* merged) {                                                           \
-        attend_tile<D, BF16>(q, q_heads, first, blocks, block_size, kv_heads, scale_log2, lists, tile_starts,      \
-                             list_count, entries, slots, part_out, part_lse, merged);                              \
+        attend_tile<D, BF16>(q, q_heads, first, blocks, value_offset, block_size, kv_heads, scale_log2, lists,     \
+                             tile_starts, list_count, entries, slots, part_out, part_lse, merged);                 \
     }
 
 TILE_KERNEL(attend_tiles_bf16_d64, 64, true)
