@@ -151,11 +151,10 @@ __device__ __forceinline__ void rescale(float (&o)[D / 8][4], float c0, float c1
 }
 
 // Stores one row's result (half 0: row g of the m-tile, half 1: row g + 8; this thread holds columns 2t, 2t + 1 of
-// each n8 tile; l is this thread's share of the row's sum): to its partial slot, or, in merge mode, folded with the
-// row's earlier slots (the history blocks, written by an earlier launch) into the final output.
-template <int D, bool BF16>
+// each n8 tile; l is this thread's share of the row's sum) to its partial slot.
+template <int D>
 __device__ __forceinline__ void store_row(const float (&o)[D / 8][4], int half, float m, float l, int row, int slot,
-                                          int t, int slots, float* part_out, float* part_lse, u16* merged) {
+                                          int t, int slots, float* part_out, float* part_lse) {
     const float NEG_INF = -__int_as_float(0x7f800000);
     const float ln2 = 0.69314718055994531f;
     float sum = l;
@@ -163,44 +162,97 @@ __device__ __forceinline__ void store_row(const float (&o)[D / 8][4], int half, 
     sum += __shfl_xor_sync(0xffffffffu, sum, 2);
     if (row < 0) return;
     float inv = sum > 0.0f ? 1.0f / sum : 0.0f;
-    float lse = sum > 0.0f ? m * ln2 + logf(sum) : NEG_INF;
-    if (merged == nullptr) {
-        long long at = (long long) row * slots + slot;
-        float* dst = part_out + at * D;
-#pragma unroll
-        for (int n = 0; n < D / 8; n++) {
-            *(float2*) (dst + n * 8 + 2 * t) = make_float2(o[n][2 * half] * inv, o[n][2 * half + 1] * inv);
-        }
-        if (t == 0) part_lse[at] = lse;
-        return;
-    }
-    const float* row_lse = part_lse + (long long) row * slots;
-    float top = lse;
-    for (int h = 0; h < slot; h++) top = fmaxf(top, row_lse[h]);
-    float own = lse == NEG_INF ? 0.0f : expf(lse - top);
-    float total = own;
-    float acc[D / 8][2];
+    long long at = (long long) row * slots + slot;
+    float* dst = part_out + at * D;
 #pragma unroll
     for (int n = 0; n < D / 8; n++) {
-        acc[n][0] = own * o[n][2 * half] * inv;
-        acc[n][1] = own * o[n][2 * half + 1] * inv;
+        *(float2*) (dst + n * 8 + 2 * t) = make_float2(o[n][2 * half] * inv, o[n][2 * half + 1] * inv);
     }
-    for (int h = 0; h < slot; h++) {
-        if (row_lse[h] == NEG_INF) continue;
-        float w = expf(row_lse[h] - top);
-        total += w;
-        const float* part = part_out + ((long long) row * slots + h) * D;
+    if (t == 0) part_lse[at] = sum > 0.0f ? m * ln2 + logf(sum) : NEG_INF;
+}
+
+// Merge mode's store: folds each row's earlier slots (the history blocks, written by an earlier launch) into the
+// tile's own result and stores the final output in the storage type. The slots pass through shared memory one at a
+// time, the whole tile's share fetched at once with cp.async into the K/V stages (free after the last chunk): one
+// burst of independent loads, where each thread's own reads of its rows' slots stalled on one another. The merge
+// is online, in the output registers: o becomes the normalised result, rescaled as each slot's lse raises the top.
+template <int D, bool BF16>
+__device__ __forceinline__ void merge_store(float (&o)[TILE_MT][D / 8][4], const float (&m)[TILE_MT][2],
+                                            const float (&l)[TILE_MT][2], const int* rows, const int* row_slots,
+                                            int warp, int g, int t, int slots, const float* part_out,
+                                            const float* part_lse, u16* merged, float* stage) {
+    constexpr int STAGE_STRIDE = D + 8;  // floats: rows 8 banks apart, so a half-warp's float2 reads never collide
+    const float NEG_INF = -__int_as_float(0x7f800000);
+    const float ln2 = 0.69314718055994531f;
+    __shared__ float stage_lse[TILE_ROWS];
+    float top[TILE_MT][2], total[TILE_MT][2];
 #pragma unroll
-        for (int n = 0; n < D / 8; n++) {
-            float2 v = *(const float2*) (part + n * 8 + 2 * t);
-            acc[n][0] += w * v.x;
-            acc[n][1] += w * v.y;
+    for (int mt = 0; mt < TILE_MT; mt++) {
+#pragma unroll
+        for (int half = 0; half < 2; half++) {
+            float sum = l[mt][half];
+            sum += __shfl_xor_sync(0xffffffffu, sum, 1);
+            sum += __shfl_xor_sync(0xffffffffu, sum, 2);
+            float inv = sum > 0.0f ? 1.0f / sum : 0.0f;
+            top[mt][half] = sum > 0.0f ? m[mt][half] * ln2 + logf(sum) : NEG_INF;
+            total[mt][half] = sum > 0.0f ? 1.0f : 0.0f;
+#pragma unroll
+            for (int n = 0; n < D / 8; n++) {
+                o[mt][n][2 * half] *= inv;
+                o[mt][n][2 * half + 1] *= inv;
+            }
         }
     }
-    float scale = total > 0.0f ? 1.0f / total : 0.0f;
-    u32* dst = (u32*) (merged + (long long) row * D);
+    for (int h = 0; h < slots - 1; h++) {
+        for (int i = threadIdx.x; i < TILE_ROWS * (D / 4); i += TILE_THREADS) {
+            int r = i / (D / 4), piece = i % (D / 4);
+            bool valid = rows[r] >= 0 && h < row_slots[r];
+            copy16_async(stage + r * STAGE_STRIDE + piece * 4,
+                         part_out + (valid ? ((long long) rows[r] * slots + h) * D + piece * 4 : 0), valid);
+        }
+        async_commit();
+        for (int r = threadIdx.x; r < TILE_ROWS; r += TILE_THREADS) {
+            stage_lse[r] = rows[r] >= 0 && h < row_slots[r] ? part_lse[(long long) rows[r] * slots + h] : NEG_INF;
+        }
+        async_wait<0>();
+        __syncthreads();
 #pragma unroll
-    for (int n = 0; n < D / 8; n++) dst[n * 4 + t] = pack2<BF16>(acc[n][0] * scale, acc[n][1] * scale);
+        for (int mt = 0; mt < TILE_MT; mt++) {
+#pragma unroll
+            for (int half = 0; half < 2; half++) {
+                int r = (warp * TILE_MT + mt) * 16 + g + half * 8;
+                float lse = stage_lse[r];
+                if (lse == NEG_INF) continue;
+                float now = fmaxf(top[mt][half], lse);
+                float keep = top[mt][half] == NEG_INF ? 0.0f : expf(top[mt][half] - now);
+                float add = expf(lse - now);
+                total[mt][half] = total[mt][half] * keep + add;
+                top[mt][half] = now;
+                const float* part = stage + r * STAGE_STRIDE;
+#pragma unroll
+                for (int n = 0; n < D / 8; n++) {
+                    float2 v = *(const float2*) (part + n * 8 + 2 * t);
+                    o[mt][n][2 * half] = o[mt][n][2 * half] * keep + add * v.x;
+                    o[mt][n][2 * half + 1] = o[mt][n][2 * half + 1] * keep + add * v.y;
+                }
+            }
+        }
+        __syncthreads();
+    }
+#pragma unroll
+    for (int mt = 0; mt < TILE_MT; mt++) {
+#pragma unroll
+        for (int half = 0; half < 2; half++) {
+            int row = rows[(warp * TILE_MT + mt) * 16 + g + half * 8];
+            if (row < 0) continue;
+            float scale = total[mt][half] > 0.0f ? 1.0f / total[mt][half] : 0.0f;
+            u32* dst = (u32*) (merged + (long long) row * D);
+#pragma unroll
+            for (int n = 0; n < D / 8; n++) {
+                dst[n * 4 + t] = pack2<BF16>(o[mt][n][2 * half] * scale, o[mt][n][2 * half + 1] * scale);
+            }
+        }
+    }
 }
 
 // Keys of one chunk into shared memory: rows [j0, j0 + TILE_KEYS) of the block for one kv head; rows at or past
@@ -334,13 +386,18 @@ __device__ void attend_tile(const u16* q, int q_heads, int first, const u64* blo
         __syncthreads();
     }
 
+    if (merged != nullptr) {
+        merge_store<D, BF16>(o, m, l, tile_rows, tile_slots, warp, g, t, slots, part_out, part_lse, merged,
+                             (float*) ks);
+        return;
+    }
 #pragma unroll
     for (int mt = 0; mt < TILE_MT; mt++) {
 #pragma unroll
         for (int half = 0; half < 2; half++) {
             int r = (warp * TILE_MT + mt) * 16 + g + half * 8;
-            store_row<D, BF16>(o[mt], half, m[mt][half], l[mt][half], tile_rows[r], tile_slots[r], t, slots, part_out,
-                               part_lse, merged);
+            store_row<D>(o[mt], half, m[mt][half], l[mt][half], tile_rows[r], tile_slots[r], t, slots, part_out,
+                         part_lse);
         }
     }
 }
