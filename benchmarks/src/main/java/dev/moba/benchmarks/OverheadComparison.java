@@ -11,7 +11,8 @@ import java.util.Locale;
 /**
  * The streaming engine's own cost, measured A/B interleaved: the engine path and the direct core path take turns
  * (prefill rounds alternate which goes first; decode alternates in runs of 50 tokens), so that the noise of a shared
- * machine falls on both alike. Decode starts with thousands of warm-up tokens: the engine path runs more code,
+ * machine falls on both alike. Decode reports each path's p50 and p99 over all tokens, and the median over runs of
+ * each run's difference of medians, which slow drifts of the machine's speed (common on shared hosts) do not move. Decode starts with thousands of warm-up tokens: the engine path runs more code,
  * which the JIT compiler must reach before the comparison means anything. The JMH benchmarks {@link EngineOverheadBenchmark} and
  * {@link DecodeOverheadBenchmark} measure the same work one path after the other.
  *
@@ -69,6 +70,7 @@ public final class OverheadComparison {
             prefill(core, data, tokens, chunk);
             long[] engineUs = new long[decode];
             long[] coreUs = new long[decode];
+            double[] runDifference = new double[(decode + DECODE_RUN - 1) / DECODE_RUN];
             // Runs of a few tokens each, taking turns: a step's bookkeeping after its answer never overlaps the
             // other path's step, and both see the same noise.
             for (int from = 0; from < decode; from += DECODE_RUN) {
@@ -79,15 +81,17 @@ public final class OverheadComparison {
                 for (int i = from; i < to; i++) {
                     coreUs[i] = time(core, data.slice(tokens + i, tokens + i + 1));
                 }
+                runDifference[from / DECODE_RUN] = (median(engineUs, from, to) - median(coreUs, from, to)) / 1e3;
             }
             Arrays.sort(engineUs);
             Arrays.sort(coreUs);
             System.out.printf(Locale.ROOT, "decode %d tokens after %d (after %d warm-up tokens), per token: engine p50 %.1f us"
-                            + " p99 %.1f us, core p50 %.1f us p99 %.1f us, overhead %.1f us at p50, %.1f us at p99%n",
+                            + " p99 %.1f us, core p50 %.1f us p99 %.1f us, overhead %.1f us at p50, %.1f us at p99,"
+                            + " %.1f us median of the runs' differences of medians%n",
                     decode, tokens, warm, engineUs[decode / 2] / 1e3, engineUs[decode * 99 / 100] / 1e3,
                     coreUs[decode / 2] / 1e3, coreUs[decode * 99 / 100] / 1e3,
                     (engineUs[decode / 2] - coreUs[decode / 2]) / 1e3,
-                    (engineUs[decode * 99 / 100] - coreUs[decode * 99 / 100]) / 1e3);
+                    (engineUs[decode * 99 / 100] - coreUs[decode * 99 / 100]) / 1e3, median(runDifference));
         }
     }
 
@@ -102,6 +106,13 @@ public final class OverheadComparison {
         long start = System.nanoTime();
         path.forward(token);
         return System.nanoTime() - start;
+    }
+
+    /** The median of {@code values[from, to)}, which it leaves in place. */
+    private static long median(long[] values, int from, int to) {
+        long[] run = Arrays.copyOfRange(values, from, to);
+        Arrays.sort(run);
+        return run[run.length / 2];
     }
 
     private static double median(double[] values) {
