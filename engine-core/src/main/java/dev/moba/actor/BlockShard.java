@@ -52,7 +52,7 @@ public final class BlockShard extends AbstractBehavior<BlockShard.Command> {
      * The caller of a chunk that one shard answers alone, as decode steps are: the shard replies to it directly,
      * which saves the answer a hop through the router.
      */
-    public record Delivery(int layer, int position, ActorRef<StatusReply<LayerOutput>> replyTo) {}
+    public record Delivery(int layer, int position, ActorRef<StatusReply<LayerOutput>> replyTo, Tensor output) {}
 
     /** Keys and values of the next positions of the shard, {@code [n, kvHeads, headDim]}. */
     public record Append(Tensor k, Tensor v) {}
@@ -137,8 +137,8 @@ public final class BlockShard extends AbstractBehavior<BlockShard.Command> {
             Partials result = run.attend() == null ? null : attend(run.attend());
             if (run.delivery() != null && result != null) {
                 Delivery delivery = run.delivery();
-                var output = Outputs.copy(result, run.attend().queries().tokens(), spec.layout().qHeads(),
-                        spec.layout().headDim());
+                var output = Outputs.copy(result, delivery.output(), run.attend().queries().tokens(),
+                        spec.layout().qHeads(), spec.layout().headDim());
                 delivery.replyTo().tell(StatusReply.success(new LayerOutput(delivery.layer(), delivery.position(),
                         output)));
                 result = null;

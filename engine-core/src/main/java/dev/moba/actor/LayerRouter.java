@@ -22,9 +22,7 @@ import dev.moba.plan.ShardSplit;
 import dev.moba.spi.Backend;
 import dev.moba.spi.KvSpec;
 import dev.moba.spi.SealedBlock;
-import dev.moba.tensor.DType;
 import dev.moba.tensor.Tensor;
-import java.lang.foreign.Arena;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.List;
@@ -103,6 +101,7 @@ final class LayerRouter implements AutoCloseable {
         } catch (IllegalArgumentException e) {
             throw new InvalidChunkException(e.getMessage(), e);
         }
+        Outputs.requireWritable(chunk.output(), chunk.tokens(), layout, " (" + where + ")");
         if ((long) length + chunk.tokens() > MobaAttention.MAX_TOKENS) {
             throw new InvalidChunkException(where + " would exceed " + MobaAttention.MAX_TOKENS + " tokens");
         }
@@ -310,7 +309,8 @@ final class LayerRouter implements AutoCloseable {
             targets.addAll(attends.keySet());
             // One shard holding all of the chunk's work needs no merge: it can answer the caller itself.
             delivered = targets.size() == 1 && !attends.isEmpty() && attends.containsKey(targets.first());
-            BlockShard.Delivery delivery = delivered ? new BlockShard.Delivery(layer, first, caller) : null;
+            BlockShard.Delivery delivery = delivered ? new BlockShard.Delivery(layer, first, caller, chunk.output())
+                    : null;
             for (int s : targets) {
                 while (shards.size() <= s) {
                     int next = shards.size();
@@ -328,13 +328,13 @@ final class LayerRouter implements AutoCloseable {
 
         private Tensor mergedOutput() {
             if (results.isEmpty()) {
-                return Tensor.allocate(Arena.ofAuto(), DType.FP32, tokens, layout.qHeads(), layout.headDim());
+                return Outputs.zeros(chunk.output(), tokens, layout.qHeads(), layout.headDim());
             }
             Partials merged = results.get(results.firstKey());
             for (Partials other : results.tailMap(results.firstKey() + 1).values()) {
                 merged.mergeFrom(other);
             }
-            return Outputs.copy(merged, tokens, layout.qHeads(), layout.headDim());
+            return Outputs.copy(merged, chunk.output(), tokens, layout.qHeads(), layout.headDim());
         }
     }
 }

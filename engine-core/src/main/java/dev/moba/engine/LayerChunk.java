@@ -9,8 +9,11 @@ import dev.moba.tensor.Tensor;
  *
  * @param position the first token's position, which must equal the layer's length; {@link #NEXT} means "wherever
  *                 the layer stands"
+ * @param output   where the engine writes the output (fp32 {@code [n, qHeads, headDim]} in shared memory, which the
+ *                 engine's threads can write), or null: the engine then allocates it in memory the garbage
+ *                 collector frees, which costs a fresh allocation per chunk (page faults for big prefill chunks)
  */
-public record LayerChunk(int layer, int position, Tensor q, Tensor k, Tensor v) {
+public record LayerChunk(int layer, int position, Tensor q, Tensor k, Tensor v, Tensor output) {
 
     /** The position of a chunk that continues its layer without stating where. */
     public static final int NEXT = -1;
@@ -19,6 +22,16 @@ public record LayerChunk(int layer, int position, Tensor q, Tensor k, Tensor v) 
         if (position < NEXT) {
             throw new InvalidChunkException("position must be >= 0 (or LayerChunk.NEXT), got " + position);
         }
+    }
+
+    /** A chunk whose output the engine allocates. */
+    public LayerChunk(int layer, int position, Tensor q, Tensor k, Tensor v) {
+        this(layer, position, q, k, v, null);
+    }
+
+    /** This chunk, with its output written to {@code output} (see {@link LayerChunk}), for example a model's buffer. */
+    public LayerChunk into(Tensor output) {
+        return new LayerChunk(layer, position, q, k, v, output);
     }
 
     /** A chunk that continues {@code layer} wherever it stands. */

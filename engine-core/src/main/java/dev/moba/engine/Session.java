@@ -75,7 +75,7 @@ public final class Session implements AutoCloseable {
         }
         Arena arena = Arena.ofAuto();
         return new LayerChunk(chunk.layer(), chunk.position(), sharedCopy(chunk.q(), arena),
-                sharedCopy(chunk.k(), arena), sharedCopy(chunk.v(), arena));
+                sharedCopy(chunk.k(), arena), sharedCopy(chunk.v(), arena), chunk.output());
     }
 
     private static Tensor sharedCopy(Tensor t, Arena arena) {

@@ -93,6 +93,20 @@ class SessionBadInputTest {
     }
 
     @Test
+    void outputsTheEngineCannotWriteAreRefused() {
+        LayerChunk chunk = chunkAt(PREFIX, 0, 3);
+        assertRefused(InvalidChunkException.class, "the output has shape [2, 4, 8] in fp32 but the chunk's output is "
+                + "fp32 [3, 4, 8]", chunk.into(Tensor.allocate(Arena.ofAuto(), DType.FP32, 2, 4, 8)));
+        assertRefused(InvalidChunkException.class, "the output has shape [3, 4, 8] in bf16",
+                chunk.into(Tensor.allocate(Arena.ofAuto(), DType.BF16, 3, 4, 8)));
+        try (Arena confined = Arena.ofConfined()) {
+            assertRefused(InvalidChunkException.class, "the output is in thread-confined memory",
+                    chunk.into(Tensor.allocate(confined, DType.FP32, 3, 4, 8)));
+        }
+        assertIntact();
+    }
+
+    @Test
     void nonFiniteValuesAreRefused() {
         LayerChunk chunk = chunkAt(PREFIX, 0, 3);
         chunk.v().set(2, 1, 5, Float.NaN);

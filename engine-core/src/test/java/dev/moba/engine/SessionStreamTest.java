@@ -5,10 +5,12 @@ import static org.assertj.core.api.Assertions.assertThat;
 import dev.moba.config.AttentionMode;
 import dev.moba.config.MobaConfig;
 import dev.moba.tensor.DType;
+import dev.moba.tensor.Tensor;
 import dev.moba.testing.Errors;
 import dev.moba.testing.Qkv;
 import dev.moba.testing.RandomTensors;
 import dev.moba.testing.TestBackends;
+import java.lang.foreign.Arena;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -23,6 +25,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.Arguments;
 import org.junit.jupiter.params.provider.MethodSource;
+import org.junit.jupiter.params.provider.ValueSource;
 
 /** The streaming path gives the core's numbers, whatever the chunking, sharding and concurrency. */
 class SessionStreamTest {
@@ -96,6 +99,26 @@ class SessionStreamTest {
             float[] callOut = EngineRuns.gather(called.spec().layout(), viaCalls).get(0);
             assertThat(Errors.maxAbs(flowOut, expected)).isLessThanOrEqualTo(EngineRuns.MERGED);
             assertThat(Errors.maxAbs(callOut, expected)).isLessThanOrEqualTo(EngineRuns.MERGED);
+        }
+    }
+
+    /** Outputs written into the caller's buffer (answered by one shard, or merged from several) equal the core's. */
+    @ParameterizedTest(name = "{0} blocks per shard")
+    @ValueSource(ints = {1, 1024})
+    void outputsGoIntoTheCallersBuffer(int blocksPerShard) throws Exception {
+        Qkv data = new RandomTensors(12).qkv(90, 4, 2, 8);
+        MobaConfig moba = new MobaConfig(BLOCK, 3, Float.NaN, DType.FP32, AttentionMode.MOBA);
+        float[] expected = EngineRuns.core(TestBackends.INLINE, moba, data);
+        try (Arena arena = Arena.ofShared();
+             MobaEngine engine = EngineRuns.engine(TestBackends.INLINE, blocksPerShard);
+             Session session = engine.openSession(SessionSpec.of(1, EngineRuns.layout(data), moba))) {
+            Tensor buffer = Tensor.allocate(arena, DType.FP32, data.tokens(), 4, 8);
+            for (LayerChunk chunk : EngineRuns.chunks(data, 0, DType.FP32, 13, 1, 40)) {
+                Tensor into = buffer.slice(chunk.position(), chunk.position() + chunk.tokens());
+                LayerOutput out = session.forward(chunk.into(into)).toCompletableFuture().get(1, TimeUnit.MINUTES);
+                assertThat(out.output()).isSameAs(into);
+            }
+            assertThat(Errors.maxAbs(buffer.toFloatArray(), expected)).isLessThanOrEqualTo(EngineRuns.MERGED);
         }
     }
 
