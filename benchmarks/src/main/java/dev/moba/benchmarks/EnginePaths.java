@@ -9,14 +9,18 @@ import dev.moba.engine.LayerChunk;
 import dev.moba.engine.MobaEngine;
 import dev.moba.engine.Session;
 import dev.moba.engine.SessionSpec;
+import dev.moba.memory.SlabArena;
 import dev.moba.spi.Backend;
+import dev.moba.tensor.DType;
 import dev.moba.tensor.Tensor;
 import java.lang.foreign.Arena;
 
 /**
  * One layer of one document, fed either through the streaming engine (session actor, block shard, futures) or
  * straight through the core ({@link MobaAttention}), on the same backend: the two sides of the overhead
- * benchmarks.
+ * benchmarks. Both write each chunk's output into memory they reuse, as a model writes into its activation
+ * buffers: the engine into a buffer the chunk names ({@link LayerChunk#into}), the core into a slab arena reset
+ * per call.
  */
 sealed interface EnginePaths extends AutoCloseable {
 
@@ -50,6 +54,8 @@ sealed interface EnginePaths extends AutoCloseable {
     final class Streamed implements EnginePaths {
         private final MobaEngine engine;
         private final SessionSpec spec;
+        private final Arena buffers = Arena.ofShared();
+        private Tensor output;
         private Session session;
 
         Streamed(Backend backend, MobaConfig config, HeadLayout layout) {
@@ -68,18 +74,25 @@ sealed interface EnginePaths extends AutoCloseable {
 
         @Override
         public float forward(BenchData chunk) {
-            Tensor out = session.forward(LayerChunk.next(0, chunk.q(), chunk.k(), chunk.v())).toCompletableFuture().join().output();
+            int tokens = chunk.q().tokens();
+            if (output == null || output.tokens() < tokens) {
+                output = Tensor.allocate(buffers, DType.FP32, tokens, chunk.q().heads(), chunk.q().dim());
+            }
+            Tensor out = session.forward(LayerChunk.next(0, chunk.q(), chunk.k(), chunk.v())
+                    .into(output.slice(0, tokens))).toCompletableFuture().join().output();
             return out.get(out.tokens() - 1, 0, 0);
         }
 
         @Override
         public void close() {
             engine.close();
+            buffers.close();
         }
     }
 
     final class Direct implements EnginePaths {
         private final MobaAttention layer;
+        private final SlabArena outputs = new SlabArena(1 << 20);
         private Sequence sequence;
 
         Direct(Backend backend, MobaConfig config, HeadLayout layout) {
@@ -97,15 +110,15 @@ sealed interface EnginePaths extends AutoCloseable {
 
         @Override
         public float forward(BenchData chunk) {
-            try (Arena arena = Arena.ofConfined()) {
-                Tensor out = layer.forward(sequence, chunk.q(), chunk.k(), chunk.v(), arena);
-                return out.get(out.tokens() - 1, 0, 0);
-            }
+            outputs.reset();
+            Tensor out = layer.forward(sequence, chunk.q(), chunk.k(), chunk.v(), outputs);
+            return out.get(out.tokens() - 1, 0, 0);
         }
 
         @Override
         public void close() {
             layer.close();
+            outputs.close();
         }
     }
 }
