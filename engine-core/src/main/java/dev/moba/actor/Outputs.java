@@ -39,17 +39,20 @@ final class Outputs {
      * belongs to the caller.
      */
     static Tensor copy(Partials partials, Tensor into, int tokens, int heads, int dim) {
-        Tensor out = into != null ? into : Tensor.allocate(Arena.ofAuto(), DType.FP32, tokens, heads, dim);
+        Tensor out = target(into, tokens, heads, dim);
         MemorySegment.copy(partials.output(), 0, out.segment(), 0, out.segment().byteSize());
         return out;
     }
 
     /** An all-zero output (a chunk of no tokens): {@code into} cleared, or fresh memory. */
     static Tensor zeros(Tensor into, int tokens, int heads, int dim) {
-        if (into == null) {
-            return Tensor.allocate(Arena.ofAuto(), DType.FP32, tokens, heads, dim);
-        }
-        into.segment().fill((byte) 0);
-        return into;
+        Tensor out = target(into, tokens, heads, dim);
+        out.segment().fill((byte) 0);
+        return out;
+    }
+
+    /** {@code into}, or fresh zeroed memory the garbage collector frees. */
+    private static Tensor target(Tensor into, int tokens, int heads, int dim) {
+        return into != null ? into : Tensor.allocate(Arena.ofAuto(), DType.FP32, tokens, heads, dim);
     }
 }

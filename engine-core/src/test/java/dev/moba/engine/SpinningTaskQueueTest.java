@@ -13,20 +13,20 @@ class SpinningTaskQueueTest {
 
     @Test
     void aTaskOfferedWhileTheTakerPollsIsTaken() throws Exception {
-        SpinningTaskQueue queue = new SpinningTaskQueue(SpinWait.of(Duration.ofSeconds(10)));
-        CompletableFuture<Runnable> taken = CompletableFuture.supplyAsync(() -> take(queue));
-        Runnable task = () -> {};
-        Thread.sleep(20);
-        queue.offer(task);
-        assertThat(taken.get(5, TimeUnit.SECONDS)).isSameAs(task);
+        assertTakenWhenOfferedAfter(Duration.ofSeconds(10), 20);
     }
 
     @Test
     void aTaskOfferedAfterThePollingStoppedWakesTheTaker() throws Exception {
-        SpinningTaskQueue queue = new SpinningTaskQueue(SpinWait.of(Duration.ofMillis(1)));
+        assertTakenWhenOfferedAfter(Duration.ofMillis(1), 100);
+    }
+
+    /** A taker polling for {@code spin} gets the task offered {@code delayMillis} after it started. */
+    private static void assertTakenWhenOfferedAfter(Duration spin, long delayMillis) throws Exception {
+        SpinningTaskQueue queue = new SpinningTaskQueue(SpinWait.of(spin));
         CompletableFuture<Runnable> taken = CompletableFuture.supplyAsync(() -> take(queue));
         Runnable task = () -> {};
-        Thread.sleep(100);
+        Thread.sleep(delayMillis);
         queue.offer(task);
         assertThat(taken.get(5, TimeUnit.SECONDS)).isSameAs(task);
     }

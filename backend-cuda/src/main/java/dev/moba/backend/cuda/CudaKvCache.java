@@ -97,8 +97,8 @@ final class CudaKvCache implements KvCache {
         length += n;
     }
 
-    /** Bytes from a block's keys to its values. */
-    long valueOffset() {
+    /** Bytes of one block's keys: where its values start, and the stride of a run of blocks' keys. */
+    long keyBytesPerBlock() {
         return (long) spec.blockSize() * row * spec.dtype().bytes();
     }
 
@@ -133,7 +133,7 @@ final class CudaKvCache implements KvCache {
 
     @Override
     public Tensor readValues(Arena arena, int from, int to) {
-        return read(arena, from, to, valueOffset());
+        return read(arena, from, to, keyBytesPerBlock());
     }
 
     @Override

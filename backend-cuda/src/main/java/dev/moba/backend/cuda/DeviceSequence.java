@@ -134,7 +134,7 @@ public final class DeviceSequence implements AutoCloseable {
             long partOut = at[6];
             long partLse = at[7];
             long source = at[8];
-            kernels.sourceTable(k, (long) blockSize * kvHeads * dim * dtype.bytes(), blocks, source);
+            kernels.sourceTable(k, cache.keyBytesPerBlock(), blocks, source);
             long valueOffset = v - k;
             if (sealed > 0) {
                 kernels.means(source, 0, sealed, cache.spec(), means, capacity);

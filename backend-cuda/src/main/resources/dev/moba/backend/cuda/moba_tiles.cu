@@ -150,25 +150,35 @@ __device__ __forceinline__ void rescale(float (&o)[D / 8][4], float c0, float c1
     }
 }
 
+// A row's softmax total from this thread's share l (the four threads of the row add theirs): the factor that
+// normalises its output and its log-sum-exp (m the running maximum, in log2 units); -inf for a row with no keys.
+struct RowTotal {
+    float inv;
+    float lse;
+};
+
+__device__ __forceinline__ RowTotal row_total(float m, float l) {
+    const float ln2 = 0.69314718055994531f;
+    float sum = l;
+    sum += __shfl_xor_sync(0xffffffffu, sum, 1);
+    sum += __shfl_xor_sync(0xffffffffu, sum, 2);
+    return sum > 0.0f ? RowTotal{1.0f / sum, m * ln2 + logf(sum)} : RowTotal{0.0f, -__int_as_float(0x7f800000)};
+}
+
 // Stores one row's result (half 0: row g of the m-tile, half 1: row g + 8; this thread holds columns 2t, 2t + 1 of
 // each n8 tile; l is this thread's share of the row's sum) to its partial slot.
 template <int D>
 __device__ __forceinline__ void store_row(const float (&o)[D / 8][4], int half, float m, float l, int row, int slot,
                                           int t, int slots, float* part_out, float* part_lse) {
-    const float NEG_INF = -__int_as_float(0x7f800000);
-    const float ln2 = 0.69314718055994531f;
-    float sum = l;
-    sum += __shfl_xor_sync(0xffffffffu, sum, 1);
-    sum += __shfl_xor_sync(0xffffffffu, sum, 2);
+    RowTotal total = row_total(m, l);
     if (row < 0) return;
-    float inv = sum > 0.0f ? 1.0f / sum : 0.0f;
     long long at = (long long) row * slots + slot;
     float* dst = part_out + at * D;
 #pragma unroll
     for (int n = 0; n < D / 8; n++) {
-        *(float2*) (dst + n * 8 + 2 * t) = make_float2(o[n][2 * half] * inv, o[n][2 * half + 1] * inv);
+        *(float2*) (dst + n * 8 + 2 * t) = make_float2(o[n][2 * half] * total.inv, o[n][2 * half + 1] * total.inv);
     }
-    if (t == 0) part_lse[at] = sum > 0.0f ? m * ln2 + logf(sum) : NEG_INF;
+    if (t == 0) part_lse[at] = total.lse;
 }
 
 // Merge mode's store: folds each row's earlier slots (the history blocks, written by an earlier launch) into the
@@ -183,23 +193,19 @@ __device__ __forceinline__ void merge_store(float (&o)[TILE_MT][D / 8][4], const
                                             const float* part_lse, u16* merged, float* stage) {
     constexpr int STAGE_STRIDE = D + 8;  // floats: rows 8 banks apart, so a half-warp's float2 reads never collide
     const float NEG_INF = -__int_as_float(0x7f800000);
-    const float ln2 = 0.69314718055994531f;
     __shared__ float stage_lse[TILE_ROWS];
     float top[TILE_MT][2], total[TILE_MT][2];
 #pragma unroll
     for (int mt = 0; mt < TILE_MT; mt++) {
 #pragma unroll
         for (int half = 0; half < 2; half++) {
-            float sum = l[mt][half];
-            sum += __shfl_xor_sync(0xffffffffu, sum, 1);
-            sum += __shfl_xor_sync(0xffffffffu, sum, 2);
-            float inv = sum > 0.0f ? 1.0f / sum : 0.0f;
-            top[mt][half] = sum > 0.0f ? m[mt][half] * ln2 + logf(sum) : NEG_INF;
-            total[mt][half] = sum > 0.0f ? 1.0f : 0.0f;
+            RowTotal own = row_total(m[mt][half], l[mt][half]);
+            top[mt][half] = own.lse;
+            total[mt][half] = own.lse == NEG_INF ? 0.0f : 1.0f;
 #pragma unroll
             for (int n = 0; n < D / 8; n++) {
-                o[mt][n][2 * half] *= inv;
-                o[mt][n][2 * half + 1] *= inv;
+                o[mt][n][2 * half] *= own.inv;
+                o[mt][n][2 * half + 1] *= own.inv;
             }
         }
     }
