@@ -71,9 +71,17 @@ final class CudaDevice implements AutoCloseable {
         return name;
     }
 
-    /** The compute capability as NVRTC names the architecture, e.g. {@code sm_90}. */
+    /**
+     * The architecture the kernels are compiled for, as NVRTC names it: {@code sm_90a} on Hopper (its
+     * architecture-specific instructions, the warpgroup products, are wanted), else {@code sm_<major><minor>}.
+     */
     String architecture() {
-        return "sm_" + major + minor;
+        return "sm_" + major + minor + (hasWarpgroupProducts() ? "a" : "");
+    }
+
+    /** Whether the GPU runs Hopper's warpgroup matrix products ({@code wgmma}, compute capability 9.0). */
+    boolean hasWarpgroupProducts() {
+        return major == 9 && minor == 0;
     }
 
     int multiprocessors() {

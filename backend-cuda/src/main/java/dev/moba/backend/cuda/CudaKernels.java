@@ -10,12 +10,16 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import org.bytedeco.cuda.cudart.CUstream_st;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * The MoBA kernels of one device, with their launch geometry: each method launches one kernel on the default
  * stream and returns without waiting (call inside {@link CudaDevice#run}).
  */
 final class CudaKernels implements AutoCloseable {
+
+    private static final Logger LOG = LoggerFactory.getLogger(CudaKernels.class);
 
     /** The most history blocks {@link #gate} selects per query row (the kernel keeps them in registers). */
     static final int MAX_GATE_PICKS = 16;
@@ -35,9 +39,6 @@ final class CudaKernels implements AutoCloseable {
                     "moba_decode.cu", "moba_random.cu");
     private static final int GATE_WARPS = 4;
     private static final int ATTEND_WARPS = 4;
-    private static final int TILE_THREADS = 128;
-    private static final int TILE_KEYS = 64;
-    private static final int TILE_PAD = 8;
     private static final int PLAN_THREADS = 1024;
     private static final int PLAN_SPAN = 16384;
     private static final int PLAN_SHARED_LISTS = 12288;
@@ -49,6 +50,7 @@ final class CudaKernels implements AutoCloseable {
 
     private final Map<String, KernelModule> modules = new LinkedHashMap<>();
     private final int gridLimit;
+    private final TileKernel tileKernel;
 
     CudaKernels(CudaDevice device, KernelCompiler compiler) {
         try {
@@ -64,7 +66,12 @@ final class CudaKernels implements AutoCloseable {
                     (MAX_DECODE_CANDIDATES + MAX_ATTEND_DIM) * Float.BYTES);
             for (int dim : new int[] {64, 128}) {
                 for (DType dtype : new DType[] {DType.BF16, DType.FP16}) {
-                    modules.get("moba_tiles.cu").allowSharedMemory(tileKernel(dtype, dim), tileSharedBytes(dim));
+                    for (TileKernel kernel : TileKernel.values()) {
+                        if (kernel == TileKernel.MMA_SYNC || device.hasWarpgroupProducts()) {
+                            modules.get("moba_tiles.cu").allowSharedMemory(kernel.name(dtype, dim),
+                                    kernel.sharedBytes(dim));
+                        }
+                    }
                 }
             }
         } catch (RuntimeException e) {
@@ -72,6 +79,9 @@ final class CudaKernels implements AutoCloseable {
             throw e;
         }
         this.gridLimit = device.multiprocessors() * 16;
+        this.tileKernel = TileKernel.forDevice(device);
+        LOG.info("attention tiles on {} ({})", tileKernel == TileKernel.WARPGROUP ? "warpgroup products" : "mma.sync",
+                device.architecture());
     }
 
     /** Whether {@link #attendTiles} runs this storage type and head dimension. */
@@ -231,9 +241,10 @@ final class CudaKernels implements AutoCloseable {
             return;
         }
         float scaleLog2 = (float) (scale / Math.log(2));
-        modules.get("moba_tiles.cu").launch(tileKernel(spec.dtype(), spec.headDim()), Math.toIntExact(tiles),
-                TILE_THREADS, tileSharedBytes(spec.headDim()), q, qHeads, first, table, valueOffset, spec.blockSize(),
-                spec.kvHeads(), scaleLog2, lists, tileStarts, listCount, entries, slots, partOut, partLse, merged);
+        modules.get("moba_tiles.cu").launch(tileKernel.name(spec.dtype(), spec.headDim()), Math.toIntExact(tiles),
+                tileKernel.threads(), tileKernel.sharedBytes(spec.headDim()), q, qHeads, first, table, valueOffset,
+                spec.blockSize(), spec.kvHeads(), scaleLog2, lists, tileStarts, listCount, entries, slots, partOut,
+                partLse, merged);
     }
 
     /** Rounds {@code n} fp32 values at {@code from} to {@code dtype} at {@code to}. */
@@ -309,10 +320,6 @@ final class CudaKernels implements AutoCloseable {
         return (int) Math.max(1, Math.min(gridLimit, (threads + block - 1) / block));
     }
 
-    private static String tileKernel(DType dtype, int dim) {
-        return "attend_tiles_" + (dtype == DType.BF16 ? "bf16" : "fp16") + "_d" + dim;
-    }
-
     /** The tiled gates' kernel for {@code picks}: the smallest register list that holds them. */
     private static int tilePicks(int picks) {
         return Arrays.stream(GATE_TILE_PICKS).filter(p -> p >= picks).findFirst().orElseThrow();
@@ -332,9 +339,5 @@ final class CudaKernels implements AutoCloseable {
     /** Shared memory of the planning kernels: a counter per history list where they fit, else none. */
     private static int planSharedBytes(int historyLists) {
         return historyLists <= PLAN_SHARED_LISTS ? historyLists * Integer.BYTES : 0;
-    }
-
-    private static int tileSharedBytes(int dim) {
-        return (TILE_ROWS + 4 * TILE_KEYS) * (dim + TILE_PAD) * Short.BYTES;
     }
 }

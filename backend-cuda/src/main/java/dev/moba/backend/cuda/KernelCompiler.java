@@ -40,7 +40,7 @@ final class KernelCompiler {
     private static final String RESOURCES = "/dev/moba/backend/cuda/";
 
     /** Header sources every kernel file may include by name. */
-    static final List<String> HEADERS = List.of("moba_common.cuh", "moba_lists.cuh", "moba_mma.cuh");
+    static final List<String> HEADERS = List.of("moba_common.cuh", "moba_lists.cuh", "moba_mma.cuh", "moba_wgmma.cuh");
 
     private final Path cacheFolder;
 

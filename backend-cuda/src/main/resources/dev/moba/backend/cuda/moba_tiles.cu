@@ -9,6 +9,7 @@
 #include "moba_common.cuh"
 #include "moba_lists.cuh"
 #include "moba_mma.cuh"
+#include "moba_wgmma.cuh"
 
 #define TILE_ROWS 128
 #define TILE_KEYS 64
@@ -74,15 +75,15 @@ __device__ bool tile_begin(int first, int q_heads, int block_size, const TileLis
 // The online softmax of one m-tile's chunk of scores (raw dot products, keys j0.. of the chunk; this thread holds
 // rows g and g + 8 of the m-tile, columns 2t, 2t + 1 of each n8 tile): masks keys past each row's end when asked,
 // updates the running maximum m and sum l of both rows, leaves the rescale factors of the earlier output in corr,
-// and packs the probabilities into p, the A fragments of the product with V. Returns whether a row's maximum moved.
-template <bool BF16>
-__device__ __forceinline__ bool softmax_chunk(float (&s)[TILE_KEYS / 8][4], float (&m)[2], float (&l)[2],
-                                              float (&corr)[2], u32 (&p)[TILE_KEYS / 16][4], bool masked,
-                                              int keys0, int keys1, int j0, int t, float scale_log2) {
+// and turns the scores into probabilities in place. Returns whether a row's maximum moved.
+template <int KEYS = TILE_KEYS>
+__device__ __forceinline__ bool softmax_chunk(float (&s)[KEYS / 8][4], float (&m)[2], float (&l)[2],
+                                              float (&corr)[2], bool masked, int keys0, int keys1, int j0, int t,
+                                              float scale_log2) {
     const float NEG_INF = -__int_as_float(0x7f800000);
     if (masked) {
 #pragma unroll
-        for (int n = 0; n < TILE_KEYS / 8; n++) {
+        for (int n = 0; n < KEYS / 8; n++) {
 #pragma unroll
             for (int e = 0; e < 2; e++) {
                 int key = j0 + n * 8 + 2 * t + e;
@@ -94,7 +95,7 @@ __device__ __forceinline__ bool softmax_chunk(float (&s)[TILE_KEYS / 8][4], floa
     // Maxima of the raw scores (the scale is positive), scaled once.
     float top0 = NEG_INF, top1 = NEG_INF;
 #pragma unroll
-    for (int n = 0; n < TILE_KEYS / 8; n++) {
+    for (int n = 0; n < KEYS / 8; n++) {
         top0 = fmaxf(top0, fmaxf(s[n][0], s[n][1]));
         top1 = fmaxf(top1, fmaxf(s[n][2], s[n][3]));
     }
@@ -118,7 +119,7 @@ __device__ __forceinline__ bool softmax_chunk(float (&s)[TILE_KEYS / 8][4], floa
     m[1] = new1;
     float sum0 = 0.0f, sum1 = 0.0f;
 #pragma unroll
-    for (int n = 0; n < TILE_KEYS / 8; n++) {
+    for (int n = 0; n < KEYS / 8; n++) {
         s[n][0] = fast_exp2(fmaf(s[n][0], scale_log2, -use0));
         s[n][1] = fast_exp2(fmaf(s[n][1], scale_log2, -use0));
         s[n][2] = fast_exp2(fmaf(s[n][2], scale_log2, -use1));
@@ -128,14 +129,19 @@ __device__ __forceinline__ bool softmax_chunk(float (&s)[TILE_KEYS / 8][4], floa
     }
     l[0] = l[0] * corr[0] + sum0;
     l[1] = l[1] * corr[1] + sum1;
+    return grow0 | grow1;
+}
+
+// Packs a chunk's probabilities into p, the A fragments of the product with V.
+template <bool BF16, int KEYS = TILE_KEYS>
+__device__ __forceinline__ void pack_probabilities(const float (&s)[KEYS / 8][4], u32 (&p)[KEYS / 16][4]) {
 #pragma unroll
-    for (int kk = 0; kk < TILE_KEYS / 16; kk++) {
+    for (int kk = 0; kk < KEYS / 16; kk++) {
         p[kk][0] = pack2<BF16>(s[2 * kk][0], s[2 * kk][1]);
         p[kk][1] = pack2<BF16>(s[2 * kk][2], s[2 * kk][3]);
         p[kk][2] = pack2<BF16>(s[2 * kk + 1][0], s[2 * kk + 1][1]);
         p[kk][3] = pack2<BF16>(s[2 * kk + 1][2], s[2 * kk + 1][3]);
     }
-    return grow0 | grow1;
 }
 
 // Scales the output accumulators of rows g (by c0) and g + 8 (by c1).
@@ -186,17 +192,17 @@ __device__ __forceinline__ void store_row(const float (&o)[D / 8][4], int half, 
 // time, the whole tile's share fetched at once with cp.async into the K/V stages (free after the last chunk): one
 // burst of independent loads, where each thread's own reads of its rows' slots stalled on one another. The merge
 // is online, in the output registers: o becomes the normalised result, rescaled as each slot's lse raises the top.
-template <int D, bool BF16>
-__device__ __forceinline__ void merge_store(float (&o)[TILE_MT][D / 8][4], const float (&m)[TILE_MT][2],
-                                            const float (&l)[TILE_MT][2], const int* rows, const int* row_slots,
+template <int D, bool BF16, int MT, int THREADS>
+__device__ __forceinline__ void merge_store(float (&o)[MT][D / 8][4], const float (&m)[MT][2],
+                                            const float (&l)[MT][2], const int* rows, const int* row_slots,
                                             int warp, int g, int t, int slots, const float* part_out,
                                             const float* part_lse, u16* merged, float* stage) {
     constexpr int STAGE_STRIDE = D + 8;  // floats: rows 8 banks apart, so a half-warp's float2 reads never collide
     const float NEG_INF = -__int_as_float(0x7f800000);
     __shared__ float stage_lse[TILE_ROWS];
-    float top[TILE_MT][2], total[TILE_MT][2];
+    float top[MT][2], total[MT][2];
 #pragma unroll
-    for (int mt = 0; mt < TILE_MT; mt++) {
+    for (int mt = 0; mt < MT; mt++) {
 #pragma unroll
         for (int half = 0; half < 2; half++) {
             RowTotal own = row_total(m[mt][half], l[mt][half]);
@@ -210,23 +216,23 @@ __device__ __forceinline__ void merge_store(float (&o)[TILE_MT][D / 8][4], const
         }
     }
     for (int h = 0; h < slots - 1; h++) {
-        for (int i = threadIdx.x; i < TILE_ROWS * (D / 4); i += TILE_THREADS) {
+        for (int i = threadIdx.x; i < TILE_ROWS * (D / 4); i += THREADS) {
             int r = i / (D / 4), piece = i % (D / 4);
             bool valid = rows[r] >= 0 && h < row_slots[r];
             copy16_async(stage + r * STAGE_STRIDE + piece * 4,
                          part_out + (valid ? ((long long) rows[r] * slots + h) * D + piece * 4 : 0), valid);
         }
         async_commit();
-        for (int r = threadIdx.x; r < TILE_ROWS; r += TILE_THREADS) {
+        for (int r = threadIdx.x; r < TILE_ROWS; r += THREADS) {
             stage_lse[r] = rows[r] >= 0 && h < row_slots[r] ? part_lse[(long long) rows[r] * slots + h] : NEG_INF;
         }
         async_wait<0>();
         __syncthreads();
 #pragma unroll
-        for (int mt = 0; mt < TILE_MT; mt++) {
+        for (int mt = 0; mt < MT; mt++) {
 #pragma unroll
             for (int half = 0; half < 2; half++) {
-                int r = (warp * TILE_MT + mt) * 16 + g + half * 8;
+                int r = (warp * MT + mt) * 16 + g + half * 8;
                 float lse = stage_lse[r];
                 if (lse == NEG_INF) continue;
                 float now = fmaxf(top[mt][half], lse);
@@ -246,10 +252,10 @@ __device__ __forceinline__ void merge_store(float (&o)[TILE_MT][D / 8][4], const
         __syncthreads();
     }
 #pragma unroll
-    for (int mt = 0; mt < TILE_MT; mt++) {
+    for (int mt = 0; mt < MT; mt++) {
 #pragma unroll
         for (int half = 0; half < 2; half++) {
-            int row = rows[(warp * TILE_MT + mt) * 16 + g + half * 8];
+            int row = rows[(warp * MT + mt) * 16 + g + half * 8];
             if (row < 0) continue;
             float scale = total[mt][half] > 0.0f ? 1.0f / total[mt][half] : 0.0f;
             u32* dst = (u32*) (merged + (long long) row * D);
@@ -369,7 +375,8 @@ __device__ void attend_tile(const u16* q, int q_heads, int first, const u64* blo
             int r = (warp * TILE_MT + mt) * 16 + g;
             int keys0 = masked ? row_keys(tile_rows[r], work.list.causal, first, q_heads, work.block_start, block_size) : 0;
             int keys1 = masked ? row_keys(tile_rows[r + 8], work.list.causal, first, q_heads, work.block_start, block_size) : 0;
-            grew |= softmax_chunk<BF16>(s[mt], m[mt], l[mt], corr[mt], p[mt], masked, keys0, keys1, j0, t, scale_log2);
+            grew |= softmax_chunk(s[mt], m[mt], l[mt], corr[mt], masked, keys0, keys1, j0, t, scale_log2);
+            pack_probabilities<BF16>(s[mt], p[mt]);
         }
         if (__any_sync(0xffffffffu, grew)) {
 #pragma unroll
@@ -393,7 +400,7 @@ __device__ void attend_tile(const u16* q, int q_heads, int first, const u64* blo
     }
 
     if (merged != nullptr) {
-        merge_store<D, BF16>(o, m, l, tile_rows, tile_slots, warp, g, t, slots, part_out, part_lse, merged,
+        merge_store<D, BF16, TILE_MT, TILE_THREADS>(o, m, l, tile_rows, tile_slots, warp, g, t, slots, part_out, part_lse, merged,
                              (float*) ks);
         return;
     }
@@ -422,6 +429,149 @@ TILE_KERNEL(attend_tiles_bf16_d64, 64, true)
 TILE_KERNEL(attend_tiles_bf16_d128, 128, true)
 TILE_KERNEL(attend_tiles_fp16_d64, 64, false)
 TILE_KERNEL(attend_tiles_fp16_d128, 128, false)
+
+// ---- Hopper: the same tiles on warpgroup products (sm_90a) ----
+// Two warpgroups of 64 rows each (a warp's 16 rows are one m-tile in mma.sync's fragment layout); Q, K and V in the
+// 128-byte swizzle (sw128_offset); S = Q K^T and O += P V issued as wgmma from shared memory (P from registers).
+// Two CTAs share a multiprocessor (128 registers, 97 KB of shared memory each), so one's loads and softmax overlap
+// the other's products: measured on the H100, this beats both mma.sync (1.3x) and one CTA per multiprocessor with
+// each chunk's softmax overlapping its own products (which needs more registers).
+#define WG_THREADS 256
+
+// Rows [j0, j0 + TILE_KEYS) of keys or values of one kv head into dst (swizzled); rows at or past `limit` are
+// zero-filled, never read from memory.
+template <int D>
+__device__ __forceinline__ void wg_load_chunk(u16* dst, const u16* src, long long row_stride, int j0, int limit) {
+    constexpr int PIECES = D / 8;
+    for (int i = threadIdx.x; i < TILE_KEYS * PIECES; i += WG_THREADS) {
+        int r = i / PIECES, piece = i % PIECES;
+        bool valid = j0 + r < limit;
+        const u16* from = src + (valid ? (long long) (j0 + r) * row_stride + piece * 8 : 0);
+        copy16_async((char*) dst + sw128_offset(r, piece, TILE_KEYS), from, valid);
+    }
+}
+
+template <int D, bool BF16>
+__device__ void attend_wg_tile(const u16* q, int q_heads, int first, const u64* blocks, long long value_offset,
+                               int block_size, int kv_heads, float scale_log2, const TileList* lists,
+                               const int* tile_starts, int list_count, const int2* entries, int slots,
+                               float* part_out, float* part_lse, u16* merged) {
+#if defined(__CUDA_ARCH_FEAT_SM90_ALL)
+    extern __shared__ __align__(16) u16 shared[];
+    constexpr int PIECES = D / 8;
+    const float NEG_INF = -__int_as_float(0x7f800000);
+    // The swizzle repeats every 1024 bytes: the tiles start on such a boundary (the launch adds 1 KB of slack).
+    char* base = (char*) shared + ((1024 - (smem_address(shared) & 1023)) & 1023);
+    char* qs = base;                                    // [TILE_ROWS][D]
+    char* ks = qs + TILE_ROWS * D * 2;                  // two stages of [TILE_KEYS][D]
+    char* vs = ks + 2 * TILE_KEYS * D * 2;              // two stages of [TILE_KEYS][D]
+    constexpr int STAGE = TILE_KEYS * D * 2;
+    __shared__ int tile_rows[TILE_ROWS];
+    __shared__ int tile_slots[TILE_ROWS];
+    TileWork work;
+    if (!tile_begin(first, q_heads, block_size, lists, tile_starts, list_count, entries, tile_rows, tile_slots,
+                    work)) {
+        return;
+    }
+    for (int i = threadIdx.x; i < TILE_ROWS * PIECES; i += WG_THREADS) {
+        int r = i / PIECES, piece = i % PIECES;
+        int row = tile_rows[r];
+        copy16_async(qs + sw128_offset(r, piece, TILE_ROWS), q + (row >= 0 ? (long long) row * D + piece * 8 : 0),
+                     row >= 0);
+    }
+    const long long key_stride = (long long) kv_heads * D;
+    const u16* kbase = (const u16*) blocks[work.list.block] + (long long) work.list.kv_head * D;
+    const u16* vbase = (const u16*) ((const char*) kbase + value_offset);
+    int chunks = (work.keys + TILE_KEYS - 1) / TILE_KEYS;
+    wg_load_chunk<D>((u16*) ks, kbase, key_stride, 0, work.keys);
+    wg_load_chunk<D>((u16*) vs, vbase, key_stride, 0, work.keys);
+    async_commit();
+
+    // Warp w holds rows 16w.. of the tile (warpgroup w / 4 rows 64 (w / 4)..), in mma.sync's fragment layout.
+    int warp = threadIdx.x >> 5, lane = threadIdx.x & 31;
+    int g = lane >> 2, t = lane & 3;
+    // Descriptors of this warpgroup's queries and of the first stage of keys and values; products step through
+    // them by adding offsets (in 16-byte units) to the address field.
+    const u64 q_desc = sw128_desc(qs + (warp >> 2) * 64 * 128, 16, 1024);
+    const u64 k_desc0 = sw128_desc(ks, 16, 1024);
+    const u64 v_desc0 = sw128_desc(vs, TILE_KEYS * 128, 1024);
+    float o[1][D / 8][4];
+#pragma unroll
+    for (int n = 0; n < D / 8; n++) o[0][n][0] = o[0][n][1] = o[0][n][2] = o[0][n][3] = 0.0f;
+    float m[1][2] = {{NEG_INF, NEG_INF}}, l[1][2] = {{0.0f, 0.0f}};
+
+    for (int c = 0; c < chunks; c++) {
+        int stage = c & 1;
+        async_wait<0>();
+        // The tensor cores read shared memory through the async proxy: order the copies' writes before it.
+        asm volatile("fence.proxy.async.shared::cta;" ::: "memory");
+        __syncthreads();
+        // The other stage was last read by the previous chunk's products, which every warpgroup has waited for.
+        if (c + 1 < chunks) {
+            wg_load_chunk<D>((u16*) (ks + (stage ^ 1) * STAGE), kbase, key_stride, (c + 1) * TILE_KEYS, work.keys);
+            wg_load_chunk<D>((u16*) (vs + (stage ^ 1) * STAGE), vbase, key_stride, (c + 1) * TILE_KEYS, work.keys);
+            async_commit();
+        }
+        // S = Q K^T, both K-major: 16 dimensions (32 bytes of a panel) per product.
+        const u64 k_desc = k_desc0 + stage * (STAGE >> 4);
+        float s[TILE_KEYS / 8][4];
+        gmma_fence();
+#pragma unroll
+        for (int k = 0; k < D / 16; k++) {
+            int panel = k >> 2, within = (k & 3) * 32;
+            gmma_scores<BF16>(s, q_desc + ((panel * TILE_ROWS * 128 + within) >> 4),
+                              k_desc + ((panel * TILE_KEYS * 128 + within) >> 4), k);
+        }
+        gmma_commit();
+        gmma_wait<0>();
+
+        int j0 = c * TILE_KEYS;
+        const bool masked = j0 + TILE_KEYS > work.full_keys;
+        int r = warp * 16 + g;
+        int keys0 = masked ? row_keys(tile_rows[r], work.list.causal, first, q_heads, work.block_start, block_size) : 0;
+        int keys1 = masked ? row_keys(tile_rows[r + 8], work.list.causal, first, q_heads, work.block_start, block_size) : 0;
+        u32 p[TILE_KEYS / 16][4];
+        float corr[2];
+        bool grew = softmax_chunk(s, m[0], l[0], corr, masked, keys0, keys1, j0, t, scale_log2);
+        pack_probabilities<BF16>(s, p);
+        if (__any_sync(0xffffffffu, grew)) rescale<D>(o[0], corr[0], corr[1]);
+
+        // O += P V, V N-major: 16 keys (two groups of eight 128-byte rows) per product, panels TILE_KEYS rows apart.
+        gmma_fence();
+#pragma unroll
+        for (int kk = 0; kk < TILE_KEYS / 16; kk++) {
+            gmma_values<BF16>(o[0], p[kk], v_desc0 + ((stage * STAGE + kk * 16 * 128) >> 4));
+        }
+        gmma_commit();
+        gmma_wait<0>();
+    }
+    if (merged != nullptr) {
+        __syncthreads();  // every warpgroup is done with the tiles that become the merge's staging area
+        merge_store<D, BF16, 1, WG_THREADS>(o, m, l, tile_rows, tile_slots, warp, g, t, slots, part_out, part_lse,
+                                            merged, (float*) qs);
+        return;
+    }
+#pragma unroll
+    for (int half = 0; half < 2; half++) {
+        int r = warp * 16 + g + half * 8;
+        store_row<D>(o[0], half, m[0][half], l[0][half], tile_rows[r], tile_slots[r], t, slots, part_out, part_lse);
+    }
+#endif
+}
+
+#define WG_KERNEL(NAME, D, BF16)                                                                                   \
+    extern "C" __global__ void __launch_bounds__(WG_THREADS, 2) NAME(                                             \
+        const u16* q, int q_heads, int first, const u64* blocks, long long value_offset, int block_size,            \
+        int kv_heads, float scale_log2, const TileList* lists, const int* tile_starts, int list_count,             \
+        const int2* entries, int slots, float* part_out, float* part_lse, u16* merged) {                           \
+        attend_wg_tile<D, BF16>(q, q_heads, first, blocks, value_offset, block_size, kv_heads, scale_log2, lists,  \
+                                tile_starts, list_count, entries, slots, part_out, part_lse, merged);              \
+    }
+
+WG_KERNEL(attend_wg_bf16_d64, 64, true)
+WG_KERNEL(attend_wg_bf16_d128, 128, true)
+WG_KERNEL(attend_wg_fp16_d64, 64, false)
+WG_KERNEL(attend_wg_fp16_d128, 128, false)
 
 // Rounds n fp32 values to the storage type (exact for values the engine already rounded).
 extern "C" __global__ void convert_from_f32(const float* src, long long n, int dt, void* dst) {
