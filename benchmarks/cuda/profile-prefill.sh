@@ -3,6 +3,7 @@
 # each configuration under Nsight Compute and prints the device time of every kernel, summed by name; with
 # `--detail REGEX` also the speed-of-light and occupancy sections and the warp stall reasons (cycles per issued
 # instruction, those above 0.05) of the first three launches of the kernels matching REGEX. Raw CSV under $OUT (default /tmp/moba-profile).
+# Nsight Compute holds the clocks at base unless NCU_CLOCKS=none (then kernels run at the clocks a benchmark sees).
 #   bash benchmarks/cuda/profile-prefill.sh [--detail REGEX] [TOKENS:HEADS:BLOCK:TOPK ...]
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -19,7 +20,7 @@ for config in "${CONFIGS[@]}"; do
   bench=(dev.moba.backend.cuda.DeviceBench --tokens "$tokens" --heads "$heads" --block "$block" --top-k "$topk"
          --dtype bf16 --runs 1 --warmup 0)
   csv="$OUT/kernels-$tokens-$heads.csv"
-  ncu --target-processes all --metrics gpu__time_duration.sum --csv "${JAVA[@]}" "${bench[@]}" 2>/dev/null \
+  ncu --target-processes all --clock-control "${NCU_CLOCKS:-base}" --metrics gpu__time_duration.sum --csv "${JAVA[@]}" "${bench[@]}" 2>/dev/null \
       | grep '^"' > "$csv" || true
   python3 - "$csv" "$config" <<'PY'
 import csv, sys, collections

@@ -51,6 +51,7 @@ final class CudaKernels implements AutoCloseable {
     private final Map<String, KernelModule> modules = new LinkedHashMap<>();
     private final int gridLimit;
     private final TileKernel tileKernel;
+    private final boolean warpgroupGate;
 
     CudaKernels(CudaDevice device, KernelCompiler compiler) {
         try {
@@ -61,6 +62,14 @@ final class CudaKernels implements AutoCloseable {
                 modules.get("moba_gate.cu").allowSharedMemory("gate_tiles_" + picks, gateTileSharedBytes(GATE_TILE_DIM));
                 modules.get("moba_gate.cu").allowSharedMemory("gate_mma_" + picks,
                         gateMmaSharedBytes(DType.FP16, GATE_TILE_DIM));
+            }
+            if (device.hasWarpgroupProducts()) {
+                for (int picks : GATE_TILE_PICKS) {
+                    for (int dim : new int[] {64, 128}) {
+                        modules.get("moba_gate.cu").allowSharedMemory(gateWarpgroupKernel(dim, picks),
+                                gateWarpgroupSharedBytes(dim));
+                    }
+                }
             }
             modules.get("moba_gate.cu").allowSharedMemory("gate_decode",
                     (MAX_DECODE_CANDIDATES + MAX_ATTEND_DIM) * Float.BYTES);
@@ -80,6 +89,7 @@ final class CudaKernels implements AutoCloseable {
         }
         this.gridLimit = device.multiprocessors() * 16;
         this.tileKernel = TileKernel.forDevice(device);
+        this.warpgroupGate = device.hasWarpgroupProducts();
         LOG.info("attention tiles on {} ({})", tileKernel == TileKernel.WARPGROUP ? "warpgroup products" : "mma.sync",
                 device.architecture());
     }
@@ -204,7 +214,8 @@ final class CudaKernels implements AutoCloseable {
     /**
      * {@link #gate} on the tensor cores, for queries in bf16 or fp16 with head dimensions that are multiples of 16
      * up to 128 ({@link #gateTermsSupport}): {@code terms} holds the split means ({@link #splitMeans} of the
-     * {@code [kvHeads][dim][capacity]} matrices; capacity a multiple of 8).
+     * {@code [kvHeads][dim][capacity]} matrices; capacity a multiple of 8). On Hopper, bf16 queries of dimension 64
+     * or 128 take the warpgroup-product kernel (same sums, same order, so the same selection).
      */
     void gateTerms(long q, DType qType, int n, int qHeads, int group, int dim, int first, int blockSize, long terms,
                    int kvHeads, int capacity, int picks, long out) {
@@ -213,9 +224,16 @@ final class CudaKernels implements AutoCloseable {
                     + "multiples of 16 up to 128 and a capacity that is a multiple of 8; got " + qType + ", " + dim
                     + ", " + capacity);
         }
-        modules.get("moba_gate.cu").launchGrid("gate_mma_" + tilePicks(picks),
-                (n + GATE_MMA_TOKENS - 1) / GATE_MMA_TOKENS, qHeads, 1, 256, gateMmaSharedBytes(qType, dim), q,
-                qType.ordinal(), n, qHeads, group, dim, first, blockSize, terms, kvHeads, capacity, picks, out);
+        int tiles = (n + GATE_MMA_TOKENS - 1) / GATE_MMA_TOKENS;
+        if (warpgroupGate && qType == DType.BF16 && (dim == 64 || dim == 128)) {
+            modules.get("moba_gate.cu").launchGrid(gateWarpgroupKernel(dim, tilePicks(picks)), tiles, qHeads, 1, 256,
+                    gateWarpgroupSharedBytes(dim), q, n, qHeads, group, first, blockSize, terms, kvHeads, capacity,
+                    picks, out);
+            return;
+        }
+        modules.get("moba_gate.cu").launchGrid("gate_mma_" + tilePicks(picks), tiles, qHeads, 1, 256,
+                gateMmaSharedBytes(qType, dim), q, qType.ordinal(), n, qHeads, group, dim, first, blockSize, terms,
+                kvHeads, capacity, picks, out);
     }
 
     /** Runs {@code count} attention entries ({@code int4 {row, block, keys, slot}}) into slot partials, in fp32. */
@@ -329,6 +347,19 @@ final class CudaKernels implements AutoCloseable {
     private static int gateMmaSharedBytes(DType qType, int dim) {
         int queryTerms = qType == DType.BF16 ? 1 : 2;
         return (queryTerms * GATE_MMA_TOKENS * (dim + 8) + 2 * 3 * dim * (GATE_MMA_CANDIDATES + 8)) * Short.BYTES;
+    }
+
+    /** The warpgroup-product gate (Hopper, bf16 queries) for a head dimension of 64 or 128. */
+    private static String gateWarpgroupKernel(int dim, int picks) {
+        return "gate_wg_d" + dim + "_" + picks;
+    }
+
+    /**
+     * Shared memory of the warpgroup-product gate: the queries, two stages of 32 candidates' three mean terms, and
+     * 1 KB of slack to start the swizzled queries on a 1024-byte boundary.
+     */
+    private static int gateWarpgroupSharedBytes(int dim) {
+        return (GATE_MMA_TOKENS * dim + 2 * 3 * dim * GATE_MMA_CANDIDATES) * Short.BYTES + 1024;
     }
 
     /** Shared memory of the tiled gate: transposed queries (stride 68), a chunk of means, the chunk's scores. */

@@ -2,6 +2,7 @@
 // the lower block index), written in ascending block order and padded with -1.
 #include "moba_common.cuh"
 #include "moba_mma.cuh"
+#include "moba_wgmma.cuh"
 
 #define GATE_MAX_PICKS 16
 #define GATE_WARPS 4
@@ -479,3 +480,135 @@ GATE_MMA_KERNEL(2, 2)
 GATE_MMA_KERNEL(4, 2)
 GATE_MMA_KERNEL(8, 2)
 GATE_MMA_KERNEL(16, 1)
+
+// The same gate on Hopper's warpgroup products, for bf16 queries and head dimensions 64 and 128 (fp16 queries, with
+// their two query terms, stay on the mma.sync gate): two warpgroups of 64 tokens (128 per
+// CTA, as above, each warp's 16 tokens in mma.sync's fragment layout, so the ranking is the same), the query terms
+// in the 128-byte swizzle, the mean terms streamed 32 candidates at a time in the no-swizzle layout (core matrices of
+// 8 dimensions x 8 candidates) and read N-major. The products are asynchronous, so a warp no longer stalls on each
+// accumulator's chain, which held the mma.sync gate to a fraction of the tensor rate. Same sums in the same order:
+// the same scores. Grid: (ceil(n / 128), qHeads). Dynamic shared memory: gate_wg_shared_bytes.
+#define GWG_THREADS 256
+#define GWG_CANDIDATES 32
+
+// Candidates [c0, c0 + 32) of the three term matrices of one kv head into ms ([3][D / 8][4][8 x 8] core matrices);
+// pieces wholly past `most` are zero-filled. Commits the copies as one group.
+template <int D>
+__device__ __forceinline__ void gate_wg_load(char* ms, const u16* head_terms, long long term_stride, int capacity,
+                                             int c0, int most) {
+    constexpr int PIECES = GWG_CANDIDATES / 8;
+    for (int i = threadIdx.x; i < 3 * D * PIECES; i += GWG_THREADS) {
+        int j = i % PIECES, d = (i / PIECES) % D, p = i / (PIECES * D);
+        bool valid = c0 + j * 8 < most;
+        const u16* src = head_terms + (valid ? p * term_stride + (long long) d * capacity + c0 + j * 8 : 0);
+        copy16_async(ms + p * D * GWG_CANDIDATES * 2 + (d >> 3) * (PIECES * 128) + j * 128 + (d & 7) * 16, src,
+                     valid);
+    }
+    async_commit();
+}
+
+template <int D, int PICKS>
+__device__ void gate_wg_tile(const u16* q, int n, int q_heads, int group, int first, int block_size,
+                             const u16* terms, int kv_heads, int capacity, int picks, int* out) {
+#if defined(__CUDA_ARCH_FEAT_SM90_ALL)
+    extern __shared__ __align__(16) u16 gwg_shared[];
+    constexpr int PIECES = D / 8;
+    constexpr int Q_BYTES = GMMA_TOKENS * D * 2;
+    constexpr int STAGE = 3 * D * GWG_CANDIDATES * 2;
+    char* base = (char*) gwg_shared + ((1024 - (smem_address(gwg_shared) & 1023)) & 1023);
+    char* qs = base;                // [128 tokens][D], swizzled: the queries
+    char* ms = qs + Q_BYTES;        // two stages of mean terms
+    int h = blockIdx.y, kh = h / group;
+    int t0 = blockIdx.x * GMMA_TOKENS;
+    int tokens = min(GMMA_TOKENS, n - t0);
+    int most = (first + t0 + tokens - 1) / block_size;  // candidates of the tile's last token
+    const long long term_stride = (long long) kv_heads * D * capacity;
+    const u16* head_terms = terms + (long long) kh * D * capacity;
+    for (int i = threadIdx.x; i < GMMA_TOKENS * PIECES; i += GWG_THREADS) {
+        int t = i / PIECES, piece = i % PIECES;
+        const u16* src = q + (t < tokens ? ((long long) (t0 + t) * q_heads + h) * D + piece * 8 : 0);
+        copy16_async(qs + sw128_offset(t, piece, GMMA_TOKENS), src, t < tokens);
+    }
+    gate_wg_load<D>(ms, head_terms, term_stride, capacity, 0, most);
+    int warp = threadIdx.x >> 5, lane = threadIdx.x & 31, g = lane >> 2, t = lane & 3;
+    int rows = warp * 16;
+    int own0 = rows + g < tokens ? (first + t0 + rows + g) / block_size : 0;
+    int own1 = rows + g + 8 < tokens ? (first + t0 + rows + g + 8) / block_size : 0;
+    float best0[PICKS], best1[PICKS];
+    int index0[PICKS], index1[PICKS];
+#pragma unroll
+    for (int k = 0; k < PICKS; k++) {
+        best0[k] = best1[k] = -__int_as_float(0x7f800000);
+        index0[k] = index1[k] = 0x7fffffff;
+    }
+    const u64 q_desc = sw128_desc(qs + (warp >> 2) * 64 * 128, 16, 1024);
+    const u64 m_desc = plain_desc(ms, GWG_CANDIDATES / 8 * 128, 128);
+    int chunks = (most + GWG_CANDIDATES - 1) / GWG_CANDIDATES;
+    for (int c = 0; c < chunks; c++) {
+        int c0 = c * GWG_CANDIDATES;
+        async_wait<0>();
+        // The tensor cores read shared memory through the async proxy: order the copies' writes before it. After
+        // the barrier every warpgroup is done with the other stage too.
+        asm volatile("fence.proxy.async.shared::cta;" ::: "memory");
+        __syncthreads();
+        if (c + 1 < chunks) {
+            gate_wg_load<D>(ms + ((c + 1) & 1) * STAGE, head_terms, term_stride, capacity, c0 + GWG_CANDIDATES,
+                            most);
+        }
+        // One accumulator per mean term, each summing its products over the dimensions in order.
+        float acc[3][GWG_CANDIDATES / 8][4];
+        gmma_fence();
+#pragma unroll
+        for (int mp = 0; mp < 3; mp++) {
+#pragma unroll
+            for (int k = 0; k < D / 16; k++) {
+                u64 b = m_desc + (((c & 1) * STAGE + mp * D * GWG_CANDIDATES * 2 + k * 2 * (GWG_CANDIDATES / 8 * 128)) >> 4);
+                int a_offset = (k >> 2) * GMMA_TOKENS * 128 + (k & 3) * 32;
+                gmma_n32_bf16(acc[mp], q_desc + (a_offset >> 4), b, k);
+            }
+        }
+        gmma_commit();
+        gmma_wait<0>();
+#pragma unroll
+        for (int nt = 0; nt < GWG_CANDIDATES / 8; nt++)
+#pragma unroll
+            for (int e = 0; e < 4; e++) acc[0][nt][e] += acc[2][nt][e] + acc[1][nt][e];  // smallest terms first
+#pragma unroll
+        for (int nt = 0; nt < GWG_CANDIDATES / 8; nt++) {
+#pragma unroll
+            for (int e = 0; e < 2; e++) {
+                int cand = c0 + nt * 8 + 2 * t + e;
+                float s0 = acc[0][nt][e], s1 = acc[0][nt][2 + e];
+                if (cand < own0 && gate_better(s0, cand, best0[PICKS - 1], index0[PICKS - 1])) {
+                    gate_insert(best0, index0, s0, cand);
+                }
+                if (cand < own1 && gate_better(s1, cand, best1[PICKS - 1], index1[PICKS - 1])) {
+                    gate_insert(best1, index1, s1, cand);
+                }
+            }
+        }
+    }
+    async_wait<0>();  // a tile with no candidates still issued its copies
+    long long row0 = (long long) (t0 + rows + g) * q_heads + h;
+    gate_finish<PICKS>(best0, index0, picks, own0, t == 0 && rows + g < tokens, out + row0 * picks);
+    gate_finish<PICKS>(best1, index1, picks, own1, t == 0 && rows + g + 8 < tokens,
+                       out + (row0 + 8LL * q_heads) * picks);
+#endif
+}
+
+#define GATE_WG_KERNEL(D, PICKS, MIN_CTAS)                                                                         \
+    extern "C" __global__ void __launch_bounds__(GWG_THREADS, MIN_CTAS) gate_wg_d##D##_##PICKS(                    \
+        const u16* q, int n, int q_heads, int group, int first, int block_size, const u16* terms, int kv_heads,    \
+        int capacity, int picks, int* out) {                                                                      \
+        gate_wg_tile<D, PICKS>(q, n, q_heads, group, first, block_size, terms, kv_heads, capacity, picks,    \
+                               out);                                                                              \
+    }
+
+GATE_WG_KERNEL(64, 2, 2)
+GATE_WG_KERNEL(64, 4, 2)
+GATE_WG_KERNEL(64, 8, 2)
+GATE_WG_KERNEL(64, 16, 1)
+GATE_WG_KERNEL(128, 2, 2)
+GATE_WG_KERNEL(128, 4, 2)
+GATE_WG_KERNEL(128, 8, 2)
+GATE_WG_KERNEL(128, 16, 1)

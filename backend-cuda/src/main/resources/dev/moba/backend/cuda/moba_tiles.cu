@@ -32,6 +32,22 @@ struct TileWork {
     int full_keys;  // the fewest: chunks below it need no mask
 };
 
+// The last list whose first tile is at or before `tile` (lists are never empty, so the one the tile belongs to),
+// found by each warp with a 32-way search: a launch over thousands of lists waits for three rounds of loads before
+// its first product, where a binary search waited for a dozen.
+__device__ __forceinline__ int find_list(const int* tile_starts, int list_count, int tile) {
+    int lane = threadIdx.x & 31;
+    int lo = 0, hi = list_count - 1;  // tile_starts[lo] <= tile, and the answer is at most hi
+    while (lo < hi) {
+        int step = (hi - lo + 32) / 32;
+        int probe = lo + lane * step;
+        unsigned below = __ballot_sync(0xffffffffu, probe <= hi && tile_starts[probe] <= tile);
+        lo += (31 - __clz(below)) * step;
+        hi = min(hi, lo + step - 1);
+    }
+    return lo;
+}
+
 // Finds the CTA's tile and fills rows[] and slots[] (-1 rows past the list's end); false when the launch has more
 // CTAs than tiles. Ends with a barrier.
 __device__ bool tile_begin(int first, int q_heads, int block_size, const TileList* lists, const int* tile_starts,
@@ -39,13 +55,9 @@ __device__ bool tile_begin(int first, int q_heads, int block_size, const TileLis
     __shared__ int tile_keys, tile_full_keys;
     int tile = tile_starts[0] + blockIdx.x;  // a launch may cover a later range of lists
     if (tile >= tile_starts[list_count]) return false;
-    int lo = 0, hi = list_count - 1;
-    while (lo < hi) {  // the last list whose first tile is at or before this one (it is never empty)
-        int mid = (lo + hi + 1) >> 1;
-        if (tile_starts[mid] <= tile) lo = mid; else hi = mid - 1;
-    }
-    work.list = lists[lo];
-    int base_entry = (tile - tile_starts[lo]) * TILE_ROWS;
+    int list = find_list(tile_starts, list_count, tile);
+    work.list = lists[list];
+    int base_entry = (tile - tile_starts[list]) * TILE_ROWS;
     int rows_here = min(TILE_ROWS, work.list.count - base_entry);
     work.block_start = (long long) work.list.block * block_size;
     if (threadIdx.x == 0) {

@@ -65,6 +65,21 @@ __device__ __forceinline__ void gmma_values_f16_n128(float (&d)[16][4], const u3
                  : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "l"(b) : "memory");
 }
 
+// Descriptor of an operand in the no-swizzle layout at shared address p: `leading` bytes between core matrices
+// (8 x 16 bytes) along K, `stride` bytes between them along M or N.
+__device__ __forceinline__ u64 plain_desc(const void* p, u32 leading, u32 stride) {
+    u32 a = (u32) __cvta_generic_to_shared(p);
+    return (u64) ((a >> 4) & 0x3fff) | ((u64) ((leading >> 4) & 0x3fff) << 16) | ((u64) ((stride >> 4) & 0x3fff) << 32);
+}
+
+// D (+)= A B for 64 rows x 32 columns x 16: A K-major and B N-major, both bf16 in shared memory.
+__device__ __forceinline__ void gmma_n32_bf16(float (&d)[4][4], u64 a, u64 b, int accumulate) {
+    asm volatile("{\n.reg .pred p;\nsetp.ne.b32 p, %18, 0;\n"
+                 "wgmma.mma_async.sync.aligned.m64n32k16.f32.bf16.bf16 {%0,%1,%2,%3,%4,%5,%6,%7,%8,%9,%10,%11,%12,%13,%14,%15}, %16, %17, p, 1, 1, 0, 1;\n}"
+                 : "+f"(d[0][0]), "+f"(d[0][1]), "+f"(d[0][2]), "+f"(d[0][3]), "+f"(d[1][0]), "+f"(d[1][1]), "+f"(d[1][2]), "+f"(d[1][3]), "+f"(d[2][0]), "+f"(d[2][1]), "+f"(d[2][2]), "+f"(d[2][3]), "+f"(d[3][0]), "+f"(d[3][1]), "+f"(d[3][2]), "+f"(d[3][3])
+                 : "l"(a), "l"(b), "r"(accumulate) : "memory");
+}
+
 template <bool BF16>
 __device__ __forceinline__ void gmma_scores(float (&d)[8][4], u64 a, u64 b, int accumulate) {
     if (BF16) gmma_scores_bf16(d, a, b, accumulate); else gmma_scores_f16(d, a, b, accumulate);
