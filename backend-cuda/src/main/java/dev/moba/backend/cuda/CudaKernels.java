@@ -355,11 +355,11 @@ final class CudaKernels implements AutoCloseable {
     }
 
     /**
-     * Shared memory of the warpgroup-product gate: the queries, two stages of 32 candidates' three mean terms, and
-     * 1 KB of slack to start the swizzled queries on a 1024-byte boundary.
+     * Shared memory of the warpgroup-product gate: the queries, three stages of 32 candidates' three mean terms,
+     * and 1 KB of slack to start the swizzled queries on a 1024-byte boundary.
      */
     private static int gateWarpgroupSharedBytes(int dim) {
-        return (GATE_MMA_TOKENS * dim + 2 * 3 * dim * GATE_MMA_CANDIDATES) * Short.BYTES + 1024;
+        return (GATE_MMA_TOKENS * dim + 3 * 3 * dim * GATE_MMA_CANDIDATES) * Short.BYTES + 1024;
     }
 
     /** Shared memory of the tiled gate: transposed queries (stride 68), a chunk of means, the chunk's scores. */

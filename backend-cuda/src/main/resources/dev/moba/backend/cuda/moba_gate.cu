@@ -484,12 +484,13 @@ GATE_MMA_KERNEL(16, 1)
 // The same gate on Hopper's warpgroup products, for bf16 queries and head dimensions 64 and 128 (fp16 queries, with
 // their two query terms, stay on the mma.sync gate): two warpgroups of 64 tokens (128 per
 // CTA, as above, each warp's 16 tokens in mma.sync's fragment layout, so the ranking is the same), the query terms
-// in the 128-byte swizzle, the mean terms streamed 32 candidates at a time in the no-swizzle layout (core matrices of
+// in the 128-byte swizzle, the mean terms streamed 32 candidates at a time (three stages) in the no-swizzle layout (core matrices of
 // 8 dimensions x 8 candidates) and read N-major. The products are asynchronous, so a warp no longer stalls on each
 // accumulator's chain, which held the mma.sync gate to a fraction of the tensor rate. Same sums in the same order:
 // the same scores. Grid: (ceil(n / 128), qHeads). Dynamic shared memory: gate_wg_shared_bytes.
 #define GWG_THREADS 256
 #define GWG_CANDIDATES 32
+#define GWG_STAGES 3  // a chunk's products take less time than its means take to arrive: load two chunks ahead
 
 // Candidates [c0, c0 + 32) of the three term matrices of one kv head into ms ([3][D / 8][4][8 x 8] core matrices);
 // pieces wholly past `most` are zero-filled. Commits the copies as one group.
@@ -517,7 +518,7 @@ __device__ void gate_wg_tile(const u16* q, int n, int q_heads, int group, int fi
     constexpr int STAGE = 3 * D * GWG_CANDIDATES * 2;
     char* base = (char*) gwg_shared + ((1024 - (smem_address(gwg_shared) & 1023)) & 1023);
     char* qs = base;                // [128 tokens][D], swizzled: the queries
-    char* ms = qs + Q_BYTES;        // two stages of mean terms
+    char* ms = qs + Q_BYTES;        // GWG_STAGES stages of mean terms
     int h = blockIdx.y, kh = h / group;
     int t0 = blockIdx.x * GMMA_TOKENS;
     int tokens = min(GMMA_TOKENS, n - t0);
@@ -544,16 +545,17 @@ __device__ void gate_wg_tile(const u16* q, int n, int q_heads, int group, int fi
     const u64 q_desc = sw128_desc(qs + (warp >> 2) * 64 * 128, 16, 1024);
     const u64 m_desc = plain_desc(ms, GWG_CANDIDATES / 8 * 128, 128);
     int chunks = (most + GWG_CANDIDATES - 1) / GWG_CANDIDATES;
+    if (chunks > 1) gate_wg_load<D>(ms + STAGE, head_terms, term_stride, capacity, GWG_CANDIDATES, most);
     for (int c = 0; c < chunks; c++) {
         int c0 = c * GWG_CANDIDATES;
-        async_wait<0>();
+        if (c + 1 < chunks) async_wait<1>(); else async_wait<0>();
         // The tensor cores read shared memory through the async proxy: order the copies' writes before it. After
-        // the barrier every warpgroup is done with the other stage too.
+        // the barrier every warpgroup is done with the stage of the chunk before, which the next load refills.
         asm volatile("fence.proxy.async.shared::cta;" ::: "memory");
         __syncthreads();
-        if (c + 1 < chunks) {
-            gate_wg_load<D>(ms + ((c + 1) & 1) * STAGE, head_terms, term_stride, capacity, c0 + GWG_CANDIDATES,
-                            most);
+        if (c + 2 < chunks) {
+            gate_wg_load<D>(ms + ((c + 2) % GWG_STAGES) * STAGE, head_terms, term_stride, capacity,
+                            c0 + 2 * GWG_CANDIDATES, most);
         }
         // One accumulator per mean term, each summing its products over the dimensions in order.
         float acc[3][GWG_CANDIDATES / 8][4];
@@ -562,7 +564,7 @@ __device__ void gate_wg_tile(const u16* q, int n, int q_heads, int group, int fi
         for (int mp = 0; mp < 3; mp++) {
 #pragma unroll
             for (int k = 0; k < D / 16; k++) {
-                u64 b = m_desc + (((c & 1) * STAGE + mp * D * GWG_CANDIDATES * 2 + k * 2 * (GWG_CANDIDATES / 8 * 128)) >> 4);
+                u64 b = m_desc + (((c % GWG_STAGES) * STAGE + mp * D * GWG_CANDIDATES * 2 + k * 2 * (GWG_CANDIDATES / 8 * 128)) >> 4);
                 int a_offset = (k >> 2) * GMMA_TOKENS * 128 + (k & 3) * 32;
                 gmma_n32_bf16(acc[mp], q_desc + (a_offset >> 4), b, k);
             }
