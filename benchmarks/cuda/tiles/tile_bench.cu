@@ -34,22 +34,20 @@ static u16 to_bf16(float f) {
 typedef void (*TileKernel)(const u16*, int, int, const u64*, long long, int, int, float, const TileList*, const int*,
                            int, const int2*, int, float*, float*);
 
-// The mma.sync kernel in its history mode (no merge target), with the warpgroup kernel's signature.
-__global__ void __launch_bounds__(TILE_THREADS, 1) mma_sync_history(
+// A tile kernel in its history mode (no merge target): the warpgroup one or the mma.sync one, as instantiated in
+// the backend.
+template <bool WARPGROUP>
+__global__ void __launch_bounds__(WARPGROUP ? WG_THREADS : TILE_THREADS, WARPGROUP ? 2 : 1) history_tiles(
     const u16* q, int q_heads, int first, const u64* blocks, long long value_offset, int block_size, int kv_heads,
     float scale_log2, const TileList* lists, const int* tile_starts, int list_count, const int2* entries, int slots,
     float* part_out, float* part_lse) {
-    attend_tile<128, true>(q, q_heads, first, blocks, value_offset, block_size, kv_heads, scale_log2, lists,
-                           tile_starts, list_count, entries, slots, part_out, part_lse, nullptr);
-}
-
-// The warpgroup kernel, likewise.
-__global__ void __launch_bounds__(WG_THREADS, 2) wgmma_history(
-    const u16* q, int q_heads, int first, const u64* blocks, long long value_offset, int block_size, int kv_heads,
-    float scale_log2, const TileList* lists, const int* tile_starts, int list_count, const int2* entries, int slots,
-    float* part_out, float* part_lse) {
-    attend_wg_tile<128, true>(q, q_heads, first, blocks, value_offset, block_size, kv_heads, scale_log2, lists,
-                              tile_starts, list_count, entries, slots, part_out, part_lse, nullptr);
+    if constexpr (WARPGROUP) {
+        attend_wg_tile<128, true>(q, q_heads, first, blocks, value_offset, block_size, kv_heads, scale_log2, lists,
+                                  tile_starts, list_count, entries, slots, part_out, part_lse, nullptr);
+    } else {
+        attend_tile<128, true>(q, q_heads, first, blocks, value_offset, block_size, kv_heads, scale_log2, lists,
+                               tile_starts, list_count, entries, slots, part_out, part_lse, nullptr);
+    }
 }
 
 int main(int argc, char** argv) {
@@ -133,9 +131,9 @@ int main(int argc, char** argv) {
 
     struct Variant { const char* name; TileKernel kernel; int threads; int shared; float* out; float* lse; };
     Variant variants[] = {
-        {"mma.sync", mma_sync_history, TILE_THREADS, (TILE_ROWS + 4 * TILE_KEYS) * (D + TILE_PAD) * 2,
+        {"mma.sync", history_tiles<false>, TILE_THREADS, (TILE_ROWS + 4 * TILE_KEYS) * (D + TILE_PAD) * 2,
          out_a, lse_a},
-        {"wgmma", wgmma_history, WG_THREADS, (TILE_ROWS + 4 * TILE_KEYS) * D * 2 + 1024, out_b, lse_b},
+        {"wgmma", history_tiles<true>, WG_THREADS, (TILE_ROWS + 4 * TILE_KEYS) * D * 2 + 1024, out_b, lse_b},
     };
     cudaEvent_t start, stop;
     CHECK(cudaEventCreate(&start));

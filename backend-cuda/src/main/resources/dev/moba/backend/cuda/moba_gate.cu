@@ -33,6 +33,13 @@ __device__ __forceinline__ void gate_store_sorted(const int* chosen, int count, 
     for (int p = stored; p < picks; p++) dst[p] = -1;
 }
 
+// An empty best-first list: every slot worse than any candidate.
+template <int N>
+__device__ __forceinline__ void gate_clear(float (&best)[N], int (&index)[N]) {
+#pragma unroll
+    for (int k = 0; k < N; k++) { best[k] = -__int_as_float(0x7f800000); index[k] = 0x7fffffff; }
+}
+
 // Inserts candidate c with score s into a best-first list of N held in registers (compile-time indices only).
 template <int N>
 __device__ __forceinline__ void gate_insert(float (&best)[N], int (&index)[N], float s, int c) {
@@ -55,8 +62,7 @@ __device__ void gate_row(const void* q, long long q0, int q_dt, int dim, int can
     int lane = threadIdx.x & 31;
     float best[GATE_MAX_PICKS];
     int index[GATE_MAX_PICKS];
-#pragma unroll
-    for (int k = 0; k < GATE_MAX_PICKS; k++) { best[k] = -__int_as_float(0x7f800000); index[k] = 0x7fffffff; }
+    gate_clear(best, index);
 
     for (int c = lane; c < candidates; c += 32) {
         const float* m = head_means + c;
@@ -189,6 +195,34 @@ __device__ __forceinline__ void gate_finish(float (&best)[PICKS], int (&index)[P
     for (int p = count; p < picks; p++) dst[p] = -1;
 }
 
+// The tensor-core gates' ranking of one chunk of candidates [c0, c0 + 8 * NT): sums each score's three term
+// accumulators (smallest terms first) and offers it to the list of this thread's token it belongs to (rows g and
+// g + 8 of the warp's m-tile, columns 2t, 2t + 1 of each n8 tile; own0, own1 the tokens' current blocks, which
+// are never history).
+template <int PICKS, int NT>
+__device__ __forceinline__ void gate_rank_terms(float (&acc)[3][NT][4], int c0, int t, int own0, int own1,
+                                                float (&best0)[PICKS], int (&index0)[PICKS], float (&best1)[PICKS],
+                                                int (&index1)[PICKS]) {
+#pragma unroll
+    for (int nt = 0; nt < NT; nt++)
+#pragma unroll
+        for (int e = 0; e < 4; e++) acc[0][nt][e] += acc[2][nt][e] + acc[1][nt][e];  // smallest terms first
+#pragma unroll
+    for (int nt = 0; nt < NT; nt++) {
+#pragma unroll
+        for (int e = 0; e < 2; e++) {
+            int cand = c0 + nt * 8 + 2 * t + e;
+            float s0 = acc[0][nt][e], s1 = acc[0][nt][2 + e];
+            if (cand < own0 && gate_better(s0, cand, best0[PICKS - 1], index0[PICKS - 1])) {
+                gate_insert(best0, index0, s0, cand);
+            }
+            if (cand < own1 && gate_better(s1, cand, best1[PICKS - 1], index1[PICKS - 1])) {
+                gate_insert(best1, index1, s1, cand);
+            }
+        }
+    }
+}
+
 #define GATE_TILE 64
 #define GATE_THREADS 256
 #define GATE_QS 68  // row stride of the transposed queries: 16-byte aligned, and a 4-way (not 32-way) bank spread
@@ -245,8 +279,7 @@ __device__ void gate_tile(const void* q, int q_dt, int n, int q_heads, int group
     int own = token < tokens ? (first + t0 + token) / block_size : 0;
     float best[PICKS];
     int index[PICKS];
-#pragma unroll
-    for (int k = 0; k < PICKS; k++) { best[k] = -__int_as_float(0x7f800000); index[k] = 0x7fffffff; }
+    gate_clear(best, index);
     int tx = threadIdx.x % 16, ty = threadIdx.x / 16;  // a 4 x 4 patch: tokens ty*4.., candidates tx*4..
     const float* head_means = means + (long long) kh * dim * capacity;
 
@@ -389,11 +422,8 @@ __device__ void gate_mma_tile(const void* q, int q_dt, int n, int q_heads, int g
     int own1 = rows + g + 8 < tokens ? (first + t0 + rows + g + 8) / block_size : 0;
     float best0[PICKS], best1[PICKS];
     int index0[PICKS], index1[PICKS];
-#pragma unroll
-    for (int k = 0; k < PICKS; k++) {
-        best0[k] = best1[k] = -__int_as_float(0x7f800000);
-        index0[k] = index1[k] = 0x7fffffff;
-    }
+    gate_clear(best0, index0);
+    gate_clear(best1, index1);
     int chunks = (most + GMMA_CANDIDATES - 1) / GMMA_CANDIDATES;
     for (int c = 0; c < chunks; c++) {
         int c0 = c * GMMA_CANDIDATES;
@@ -440,24 +470,7 @@ __device__ void gate_mma_tile(const void* q, int q_dt, int n, int q_heads, int g
                 }
             }
         }
-#pragma unroll
-        for (int nt = 0; nt < GMMA_CANDIDATES / 8; nt++)
-#pragma unroll
-            for (int e = 0; e < 4; e++) acc[0][nt][e] += acc[2][nt][e] + acc[1][nt][e];  // smallest terms first
-#pragma unroll
-        for (int nt = 0; nt < GMMA_CANDIDATES / 8; nt++) {
-#pragma unroll
-            for (int e = 0; e < 2; e++) {
-                int cand = c0 + nt * 8 + 2 * t + e;
-                float s0 = acc[0][nt][e], s1 = acc[0][nt][2 + e];
-                if (cand < own0 && gate_better(s0, cand, best0[PICKS - 1], index0[PICKS - 1])) {
-                    gate_insert(best0, index0, s0, cand);
-                }
-                if (cand < own1 && gate_better(s1, cand, best1[PICKS - 1], index1[PICKS - 1])) {
-                    gate_insert(best1, index1, s1, cand);
-                }
-            }
-        }
+        gate_rank_terms(acc, c0, t, own0, own1, best0, index0, best1, index1);
         __syncthreads();  // every warp is done with this stage before the next load refills it
     }
     async_wait<0>();  // a tile with no candidates still issued its copies
@@ -537,11 +550,8 @@ __device__ void gate_wg_tile(const u16* q, int n, int q_heads, int group, int fi
     int own1 = rows + g + 8 < tokens ? (first + t0 + rows + g + 8) / block_size : 0;
     float best0[PICKS], best1[PICKS];
     int index0[PICKS], index1[PICKS];
-#pragma unroll
-    for (int k = 0; k < PICKS; k++) {
-        best0[k] = best1[k] = -__int_as_float(0x7f800000);
-        index0[k] = index1[k] = 0x7fffffff;
-    }
+    gate_clear(best0, index0);
+    gate_clear(best1, index1);
     const u64 q_desc = sw128_desc(qs + (warp >> 2) * 64 * 128, 16, 1024);
     const u64 m_desc = plain_desc(ms, GWG_CANDIDATES / 8 * 128, 128);
     int chunks = (most + GWG_CANDIDATES - 1) / GWG_CANDIDATES;
@@ -571,24 +581,7 @@ __device__ void gate_wg_tile(const u16* q, int n, int q_heads, int group, int fi
         }
         gmma_commit();
         gmma_wait<0>();
-#pragma unroll
-        for (int nt = 0; nt < GWG_CANDIDATES / 8; nt++)
-#pragma unroll
-            for (int e = 0; e < 4; e++) acc[0][nt][e] += acc[2][nt][e] + acc[1][nt][e];  // smallest terms first
-#pragma unroll
-        for (int nt = 0; nt < GWG_CANDIDATES / 8; nt++) {
-#pragma unroll
-            for (int e = 0; e < 2; e++) {
-                int cand = c0 + nt * 8 + 2 * t + e;
-                float s0 = acc[0][nt][e], s1 = acc[0][nt][2 + e];
-                if (cand < own0 && gate_better(s0, cand, best0[PICKS - 1], index0[PICKS - 1])) {
-                    gate_insert(best0, index0, s0, cand);
-                }
-                if (cand < own1 && gate_better(s1, cand, best1[PICKS - 1], index1[PICKS - 1])) {
-                    gate_insert(best1, index1, s1, cand);
-                }
-            }
-        }
+        gate_rank_terms(acc, c0, t, own0, own1, best0, index0, best1, index1);
     }
     async_wait<0>();  // a tile with no candidates still issued its copies
     long long row0 = (long long) (t0 + rows + g) * q_heads + h;

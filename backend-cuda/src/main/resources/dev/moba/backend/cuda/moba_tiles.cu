@@ -427,20 +427,20 @@ __device__ void attend_tile(const u16* q, int q_heads, int first, const u64* blo
     }
 }
 
-#define TILE_KERNEL(NAME, D, BF16)                                                                                 \
-    extern "C" __global__ void __launch_bounds__(TILE_THREADS, 1) NAME(                                         \
+// One instantiation of a tile kernel: FUNCTION (attend_tile or attend_wg_tile) for a head dimension and operand type.
+#define TILE_KERNEL(NAME, FUNCTION, THREADS, MIN_CTAS, D, BF16)                                                    \
+    extern "C" __global__ void __launch_bounds__(THREADS, MIN_CTAS) NAME(                                         \
         const u16* q, int q_heads, int first, const u64* blocks, long long value_offset, int block_size,            \
-        int kv_heads, float scale_log2,                                                                            \
-        const TileList* lists, const int* tile_starts, int list_count, const int2* entries, int slots,             \
-        float* part_out, float* part_lse, u16* merged) {                                                           \
-        attend_tile<D, BF16>(q, q_heads, first, blocks, value_offset, block_size, kv_heads, scale_log2, lists,     \
-                             tile_starts, list_count, entries, slots, part_out, part_lse, merged);                 \
+        int kv_heads, float scale_log2, const TileList* lists, const int* tile_starts, int list_count,             \
+        const int2* entries, int slots, float* part_out, float* part_lse, u16* merged) {                           \
+        FUNCTION<D, BF16>(q, q_heads, first, blocks, value_offset, block_size, kv_heads, scale_log2, lists,         \
+                          tile_starts, list_count, entries, slots, part_out, part_lse, merged);                    \
     }
 
-TILE_KERNEL(attend_tiles_bf16_d64, 64, true)
-TILE_KERNEL(attend_tiles_bf16_d128, 128, true)
-TILE_KERNEL(attend_tiles_fp16_d64, 64, false)
-TILE_KERNEL(attend_tiles_fp16_d128, 128, false)
+TILE_KERNEL(attend_tiles_bf16_d64, attend_tile, TILE_THREADS, 1, 64, true)
+TILE_KERNEL(attend_tiles_bf16_d128, attend_tile, TILE_THREADS, 1, 128, true)
+TILE_KERNEL(attend_tiles_fp16_d64, attend_tile, TILE_THREADS, 1, 64, false)
+TILE_KERNEL(attend_tiles_fp16_d128, attend_tile, TILE_THREADS, 1, 128, false)
 
 // ---- Hopper: the same tiles on warpgroup products (sm_90a) ----
 // Two warpgroups of 64 rows each (a warp's 16 rows are one m-tile in mma.sync's fragment layout); Q, K and V in the
@@ -571,19 +571,10 @@ __device__ void attend_wg_tile(const u16* q, int q_heads, int first, const u64* 
 #endif
 }
 
-#define WG_KERNEL(NAME, D, BF16)                                                                                   \
-    extern "C" __global__ void __launch_bounds__(WG_THREADS, 2) NAME(                                             \
-        const u16* q, int q_heads, int first, const u64* blocks, long long value_offset, int block_size,            \
-        int kv_heads, float scale_log2, const TileList* lists, const int* tile_starts, int list_count,             \
-        const int2* entries, int slots, float* part_out, float* part_lse, u16* merged) {                           \
-        attend_wg_tile<D, BF16>(q, q_heads, first, blocks, value_offset, block_size, kv_heads, scale_log2, lists,  \
-                                tile_starts, list_count, entries, slots, part_out, part_lse, merged);              \
-    }
-
-WG_KERNEL(attend_wg_bf16_d64, 64, true)
-WG_KERNEL(attend_wg_bf16_d128, 128, true)
-WG_KERNEL(attend_wg_fp16_d64, 64, false)
-WG_KERNEL(attend_wg_fp16_d128, 128, false)
+TILE_KERNEL(attend_wg_bf16_d64, attend_wg_tile, WG_THREADS, 2, 64, true)
+TILE_KERNEL(attend_wg_bf16_d128, attend_wg_tile, WG_THREADS, 2, 128, true)
+TILE_KERNEL(attend_wg_fp16_d64, attend_wg_tile, WG_THREADS, 2, 64, false)
+TILE_KERNEL(attend_wg_fp16_d128, attend_wg_tile, WG_THREADS, 2, 128, false)
 
 // Rounds n fp32 values to the storage type (exact for values the engine already rounded).
 extern "C" __global__ void convert_from_f32(const float* src, long long n, int dt, void* dst) {

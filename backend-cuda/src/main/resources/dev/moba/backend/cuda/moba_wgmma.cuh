@@ -1,7 +1,8 @@
-// Hopper's warpgroup matrix products (sm_90a), as the attention tiles use them: S = Q K^T with both operands in
-// shared memory, and O += P V with P in registers (the accumulator layout of S, packed to 16 bits) and V read
-// N-major (transposed) from shared memory. Operands in shared memory are described by matrix descriptors over
-// the 128-byte swizzle of sw128_offset. Accumulators are float[N / 8][4]: [n8 tile][fragment], the layout of
+// Hopper's warpgroup matrix products (sm_90a), as the attention tiles and the gate use them: S = Q K^T with both
+// operands in shared memory, O += P V with P in registers (the accumulator layout of S, packed to 16 bits) and V
+// read N-major (transposed) from shared memory, and the gate's queries times mean terms (N-major). Operands in
+// shared memory are described by matrix descriptors over the 128-byte swizzle of sw128_offset, or the no-swizzle
+// layout of core matrices. Accumulators are float[N / 8][4]: [n8 tile][fragment], the layout of
 // mma.sync's C fragments, per warp 16 rows of the warpgroup's 64.
 #pragma once
 #include "moba_common.cuh"
