@@ -195,33 +195,56 @@ __device__ __forceinline__ void gate_finish(float (&best)[PICKS], int (&index)[P
     for (int p = count; p < picks; p++) dst[p] = -1;
 }
 
-// The tensor-core gates' ranking of one chunk of candidates [c0, c0 + 8 * NT): sums each score's three term
-// accumulators (smallest terms first) and offers it to the list of this thread's token it belongs to (rows g and
-// g + 8 of the warp's m-tile, columns 2t, 2t + 1 of each n8 tile; own0, own1 the tokens' current blocks, which
-// are never history).
-template <int PICKS, int NT>
-__device__ __forceinline__ void gate_rank_terms(float (&acc)[3][NT][4], int c0, int t, int own0, int own1,
-                                                float (&best0)[PICKS], int (&index0)[PICKS], float (&best1)[PICKS],
-                                                int (&index1)[PICKS]) {
+// The two tokens a thread of the tensor-core gates ranks for (rows g and g + 8 of its warp's 16 tokens of the
+// tile): their current blocks, which are never history, and their best PICKS candidates so far, best first, in
+// registers.
+template <int PICKS>
+struct GateTokenPair {
+    int own0, own1;
+    float best0[PICKS], best1[PICKS];
+    int index0[PICKS], index1[PICKS];
+
+    // Token `row` of the tile (of `tokens`, the first at position `first`) and the one 8 rows below it.
+    __device__ __forceinline__ GateTokenPair(int first, int row, int tokens, int block_size) {
+        own0 = row < tokens ? (first + row) / block_size : 0;
+        own1 = row + 8 < tokens ? (first + row + 8) / block_size : 0;
+        gate_clear(best0, index0);
+        gate_clear(best1, index1);
+    }
+
+    // Ranks one chunk of candidates [c0, c0 + 8 * NT): sums each score's three term accumulators (smallest terms
+    // first) and offers it to its token's list (this thread holds columns 2t, 2t + 1 of each n8 tile).
+    template <int NT>
+    __device__ __forceinline__ void rank(float (&acc)[3][NT][4], int c0, int t) {
 #pragma unroll
-    for (int nt = 0; nt < NT; nt++)
+        for (int nt = 0; nt < NT; nt++)
 #pragma unroll
-        for (int e = 0; e < 4; e++) acc[0][nt][e] += acc[2][nt][e] + acc[1][nt][e];  // smallest terms first
+            for (int e = 0; e < 4; e++) acc[0][nt][e] += acc[2][nt][e] + acc[1][nt][e];
 #pragma unroll
-    for (int nt = 0; nt < NT; nt++) {
+        for (int nt = 0; nt < NT; nt++) {
 #pragma unroll
-        for (int e = 0; e < 2; e++) {
-            int cand = c0 + nt * 8 + 2 * t + e;
-            float s0 = acc[0][nt][e], s1 = acc[0][nt][2 + e];
-            if (cand < own0 && gate_better(s0, cand, best0[PICKS - 1], index0[PICKS - 1])) {
-                gate_insert(best0, index0, s0, cand);
-            }
-            if (cand < own1 && gate_better(s1, cand, best1[PICKS - 1], index1[PICKS - 1])) {
-                gate_insert(best1, index1, s1, cand);
+            for (int e = 0; e < 2; e++) {
+                int cand = c0 + nt * 8 + 2 * t + e;
+                float s0 = acc[0][nt][e], s1 = acc[0][nt][2 + e];
+                if (cand < own0 && gate_better(s0, cand, best0[PICKS - 1], index0[PICKS - 1])) {
+                    gate_insert(best0, index0, s0, cand);
+                }
+                if (cand < own1 && gate_better(s1, cand, best1[PICKS - 1], index1[PICKS - 1])) {
+                    gate_insert(best1, index1, s1, cand);
+                }
             }
         }
     }
-}
+
+    // Merges the lists of the four threads of each token and stores them (the first thread, for tokens of the
+    // tile) at row `row0` of out and 8 tokens below it.
+    __device__ __forceinline__ void finish(int picks, int t, int row, int tokens, long long row0, int q_heads,
+                                           int* out) {
+        gate_finish<PICKS>(best0, index0, picks, own0, t == 0 && row < tokens, out + row0 * picks);
+        gate_finish<PICKS>(best1, index1, picks, own1, t == 0 && row + 8 < tokens,
+                           out + (row0 + 8LL * q_heads) * picks);
+    }
+};
 
 #define GATE_TILE 64
 #define GATE_THREADS 256
@@ -417,13 +440,7 @@ __device__ void gate_mma_tile(const void* q, int q_dt, int n, int q_heads, int g
     }
     int warp = threadIdx.x >> 5, lane = threadIdx.x & 31, g = lane >> 2, t = lane & 3;
     int rows = warp * 16;
-    // This thread's two tokens (rows g and g + 8 of its warp's m-tile) and their candidates.
-    int own0 = rows + g < tokens ? (first + t0 + rows + g) / block_size : 0;
-    int own1 = rows + g + 8 < tokens ? (first + t0 + rows + g + 8) / block_size : 0;
-    float best0[PICKS], best1[PICKS];
-    int index0[PICKS], index1[PICKS];
-    gate_clear(best0, index0);
-    gate_clear(best1, index1);
+    GateTokenPair<PICKS> pair(first + t0, rows + g, tokens, block_size);
     int chunks = (most + GMMA_CANDIDATES - 1) / GMMA_CANDIDATES;
     for (int c = 0; c < chunks; c++) {
         int c0 = c * GMMA_CANDIDATES;
@@ -470,14 +487,11 @@ __device__ void gate_mma_tile(const void* q, int q_dt, int n, int q_heads, int g
                 }
             }
         }
-        gate_rank_terms(acc, c0, t, own0, own1, best0, index0, best1, index1);
+        pair.rank(acc, c0, t);
         __syncthreads();  // every warp is done with this stage before the next load refills it
     }
     async_wait<0>();  // a tile with no candidates still issued its copies
-    long long row0 = (long long) (t0 + rows + g) * q_heads + h;
-    gate_finish<PICKS>(best0, index0, picks, own0, t == 0 && rows + g < tokens, out + row0 * picks);
-    gate_finish<PICKS>(best1, index1, picks, own1, t == 0 && rows + g + 8 < tokens,
-                       out + (row0 + 8LL * q_heads) * picks);
+    pair.finish(picks, t, rows + g, tokens, (long long) (t0 + rows + g) * q_heads + h, q_heads, out);
 }
 
 // Two CTAs per multiprocessor where the lists leave registers for it (shared memory allows two with bf16 queries).
@@ -495,12 +509,13 @@ GATE_MMA_KERNEL(8, 2)
 GATE_MMA_KERNEL(16, 1)
 
 // The same gate on Hopper's warpgroup products, for bf16 queries and head dimensions 64 and 128 (fp16 queries, with
-// their two query terms, stay on the mma.sync gate): two warpgroups of 64 tokens (128 per
-// CTA, as above, each warp's 16 tokens in mma.sync's fragment layout, so the ranking is the same), the query terms
-// in the 128-byte swizzle, the mean terms streamed 32 candidates at a time (three stages) in the no-swizzle layout (core matrices of
-// 8 dimensions x 8 candidates) and read N-major. The products are asynchronous, so a warp no longer stalls on each
-// accumulator's chain, which held the mma.sync gate to a fraction of the tensor rate. Same sums in the same order:
-// the same scores. Grid: (ceil(n / 128), qHeads). Dynamic shared memory: gate_wg_shared_bytes.
+// their two query terms, stay on the mma.sync gate): two warpgroups of 64 tokens (128 per CTA, as above, each
+// warp's 16 tokens in mma.sync's fragment layout, so the ranking is the same), the query terms in the 128-byte
+// swizzle, the mean terms streamed 32 candidates at a time (three stages) in the no-swizzle layout (core matrices
+// of 8 dimensions x 8 candidates) and read N-major. The products are asynchronous, so a warp no longer stalls on
+// each accumulator's chain, which held the mma.sync gate to a fraction of the tensor rate. Same sums in the same
+// order: the same scores. Grid: (ceil(n / 128), qHeads). Dynamic shared memory: the queries, GWG_STAGES stages of
+// mean terms, and 1 KB of slack to start the swizzled queries on a 1024-byte boundary.
 #define GWG_THREADS 256
 #define GWG_CANDIDATES 32
 #define GWG_STAGES 3  // a chunk's products take less time than its means take to arrive: load two chunks ahead
@@ -546,12 +561,7 @@ __device__ void gate_wg_tile(const u16* q, int n, int q_heads, int group, int fi
     gate_wg_load<D>(ms, head_terms, term_stride, capacity, 0, most);
     int warp = threadIdx.x >> 5, lane = threadIdx.x & 31, g = lane >> 2, t = lane & 3;
     int rows = warp * 16;
-    int own0 = rows + g < tokens ? (first + t0 + rows + g) / block_size : 0;
-    int own1 = rows + g + 8 < tokens ? (first + t0 + rows + g + 8) / block_size : 0;
-    float best0[PICKS], best1[PICKS];
-    int index0[PICKS], index1[PICKS];
-    gate_clear(best0, index0);
-    gate_clear(best1, index1);
+    GateTokenPair<PICKS> pair(first + t0, rows + g, tokens, block_size);
     const u64 q_desc = sw128_desc(qs + (warp >> 2) * 64 * 128, 16, 1024);
     const u64 m_desc = plain_desc(ms, GWG_CANDIDATES / 8 * 128, 128);
     int chunks = (most + GWG_CANDIDATES - 1) / GWG_CANDIDATES;
@@ -581,13 +591,10 @@ __device__ void gate_wg_tile(const u16* q, int n, int q_heads, int group, int fi
         }
         gmma_commit();
         gmma_wait<0>();
-        gate_rank_terms(acc, c0, t, own0, own1, best0, index0, best1, index1);
+        pair.rank(acc, c0, t);
     }
     async_wait<0>();  // a tile with no candidates still issued its copies
-    long long row0 = (long long) (t0 + rows + g) * q_heads + h;
-    gate_finish<PICKS>(best0, index0, picks, own0, t == 0 && rows + g < tokens, out + row0 * picks);
-    gate_finish<PICKS>(best1, index1, picks, own1, t == 0 && rows + g + 8 < tokens,
-                       out + (row0 + 8LL * q_heads) * picks);
+    pair.finish(picks, t, rows + g, tokens, (long long) (t0 + rows + g) * q_heads + h, q_heads, out);
 #endif
 }
 

@@ -279,16 +279,19 @@ __device__ __forceinline__ void merge_store(float (&o)[MT][D / 8][4], const floa
     }
 }
 
-// Keys of one chunk into shared memory: rows [j0, j0 + TILE_KEYS) of the block for one kv head; rows at or past
-// `limit` are zero-filled, never read from memory.
-template <int D>
+// Keys (or values) of one chunk into shared memory: rows [j0, j0 + TILE_KEYS) of the block for one kv head, with
+// THREADS threads; rows at or past `limit` are zero-filled, never read from memory. The rows are padded by
+// TILE_PAD values for the mma.sync kernel's fragment loads, or SWIZZLED for the warpgroup products.
+template <int D, int THREADS, bool SWIZZLED>
 __device__ __forceinline__ void load_chunk(u16* dst, const u16* src, long long row_stride, int j0, int limit) {
     constexpr int PIECES = D / 8;
-    for (int i = threadIdx.x; i < TILE_KEYS * PIECES; i += TILE_THREADS) {
+    for (int i = threadIdx.x; i < TILE_KEYS * PIECES; i += THREADS) {
         int r = i / PIECES, piece = i % PIECES;
         bool valid = j0 + r < limit;
         const u16* from = src + (valid ? (long long) (j0 + r) * row_stride + piece * 8 : 0);
-        copy16_async(dst + r * (D + TILE_PAD) + piece * 8, from, valid);
+        copy16_async(SWIZZLED ? (void*) ((char*) dst + sw128_offset(r, piece, TILE_KEYS))
+                              : (void*) (dst + r * (D + TILE_PAD) + piece * 8),
+                     from, valid);
     }
 }
 
@@ -320,8 +323,8 @@ __device__ void attend_tile(const u16* q, int q_heads, int first, const u64* blo
     const u16* kbase = (const u16*) blocks[work.list.block] + (long long) work.list.kv_head * D;
     const u16* vbase = (const u16*) ((const char*) kbase + value_offset);
     int chunks = (work.keys + TILE_KEYS - 1) / TILE_KEYS;
-    load_chunk<D>(ks, kbase, key_stride, 0, work.keys);
-    load_chunk<D>(vs, vbase, key_stride, 0, work.keys);
+    load_chunk<D, TILE_THREADS, false>(ks, kbase, key_stride, 0, work.keys);
+    load_chunk<D, TILE_THREADS, false>(vs, vbase, key_stride, 0, work.keys);
     async_commit();
 
     // Each warp owns TILE_MT m-tiles of 16 rows; every K and V fragment it loads feeds all of them.
@@ -340,8 +343,10 @@ __device__ void attend_tile(const u16* q, int q_heads, int first, const u64* blo
     for (int c = 0; c < chunks; c++) {
         int stage = c & 1;
         if (c + 1 < chunks) {
-            load_chunk<D>(ks + (stage ^ 1) * TILE_KEYS * STRIDE, kbase, key_stride, (c + 1) * TILE_KEYS, work.keys);
-            load_chunk<D>(vs + (stage ^ 1) * TILE_KEYS * STRIDE, vbase, key_stride, (c + 1) * TILE_KEYS, work.keys);
+            load_chunk<D, TILE_THREADS, false>(ks + (stage ^ 1) * TILE_KEYS * STRIDE, kbase, key_stride,
+                                               (c + 1) * TILE_KEYS, work.keys);
+            load_chunk<D, TILE_THREADS, false>(vs + (stage ^ 1) * TILE_KEYS * STRIDE, vbase, key_stride,
+                                               (c + 1) * TILE_KEYS, work.keys);
             async_commit();
             async_wait<1>();
         } else {
@@ -450,19 +455,6 @@ TILE_KERNEL(attend_tiles_fp16_d128, attend_tile, TILE_THREADS, 1, 128, false)
 // each chunk's softmax overlapping its own products (which needs more registers).
 #define WG_THREADS 256
 
-// Rows [j0, j0 + TILE_KEYS) of keys or values of one kv head into dst (swizzled); rows at or past `limit` are
-// zero-filled, never read from memory.
-template <int D>
-__device__ __forceinline__ void wg_load_chunk(u16* dst, const u16* src, long long row_stride, int j0, int limit) {
-    constexpr int PIECES = D / 8;
-    for (int i = threadIdx.x; i < TILE_KEYS * PIECES; i += WG_THREADS) {
-        int r = i / PIECES, piece = i % PIECES;
-        bool valid = j0 + r < limit;
-        const u16* from = src + (valid ? (long long) (j0 + r) * row_stride + piece * 8 : 0);
-        copy16_async((char*) dst + sw128_offset(r, piece, TILE_KEYS), from, valid);
-    }
-}
-
 template <int D, bool BF16>
 __device__ void attend_wg_tile(const u16* q, int q_heads, int first, const u64* blocks, long long value_offset,
                                int block_size, int kv_heads, float scale_log2, const TileList* lists,
@@ -495,8 +487,8 @@ __device__ void attend_wg_tile(const u16* q, int q_heads, int first, const u64* 
     const u16* kbase = (const u16*) blocks[work.list.block] + (long long) work.list.kv_head * D;
     const u16* vbase = (const u16*) ((const char*) kbase + value_offset);
     int chunks = (work.keys + TILE_KEYS - 1) / TILE_KEYS;
-    wg_load_chunk<D>((u16*) ks, kbase, key_stride, 0, work.keys);
-    wg_load_chunk<D>((u16*) vs, vbase, key_stride, 0, work.keys);
+    load_chunk<D, WG_THREADS, true>((u16*) ks, kbase, key_stride, 0, work.keys);
+    load_chunk<D, WG_THREADS, true>((u16*) vs, vbase, key_stride, 0, work.keys);
     async_commit();
 
     // Warp w holds rows 16w.. of the tile (warpgroup w / 4 rows 64 (w / 4)..), in mma.sync's fragment layout.
@@ -520,8 +512,10 @@ __device__ void attend_wg_tile(const u16* q, int q_heads, int first, const u64* 
         __syncthreads();
         // The other stage was last read by the previous chunk's products, which every warpgroup has waited for.
         if (c + 1 < chunks) {
-            wg_load_chunk<D>((u16*) (ks + (stage ^ 1) * STAGE), kbase, key_stride, (c + 1) * TILE_KEYS, work.keys);
-            wg_load_chunk<D>((u16*) (vs + (stage ^ 1) * STAGE), vbase, key_stride, (c + 1) * TILE_KEYS, work.keys);
+            load_chunk<D, WG_THREADS, true>((u16*) (ks + (stage ^ 1) * STAGE), kbase, key_stride, (c + 1) * TILE_KEYS,
+                                            work.keys);
+            load_chunk<D, WG_THREADS, true>((u16*) (vs + (stage ^ 1) * STAGE), vbase, key_stride, (c + 1) * TILE_KEYS,
+                                            work.keys);
             async_commit();
         }
         // S = Q K^T, both K-major: 16 dimensions (32 bytes of a panel) per product.
@@ -540,8 +534,11 @@ __device__ void attend_wg_tile(const u16* q, int q_heads, int first, const u64* 
         int j0 = c * TILE_KEYS;
         const bool masked = j0 + TILE_KEYS > work.full_keys;
         int r = warp * 16 + g;
-        int keys0 = masked ? row_keys(tile_rows[r], work.list.causal, first, q_heads, work.block_start, block_size) : 0;
-        int keys1 = masked ? row_keys(tile_rows[r + 8], work.list.causal, first, q_heads, work.block_start, block_size) : 0;
+        int keys0 = masked ? row_keys(tile_rows[r], work.list.causal, first, q_heads, work.block_start, block_size)
+                           : 0;
+        int keys1 = masked ? row_keys(tile_rows[r + 8], work.list.causal, first, q_heads, work.block_start,
+                                      block_size)
+                           : 0;
         u32 p[TILE_KEYS / 16][4];
         float corr[2];
         bool grew = softmax_chunk(s, m[0], l[0], corr, masked, keys0, keys1, j0, t, scale_log2);
