@@ -23,6 +23,7 @@ import java.util.IdentityHashMap;
 import java.util.List;
 import java.util.Objects;
 import java.util.Set;
+import java.util.function.IntFunction;
 
 /**
  * MoBA attention of one layer over any number of growing sequences: the synchronous core every execution path
@@ -98,6 +99,31 @@ public final class MobaAttention implements AutoCloseable {
     }
 
     /**
+     * {@link #forward(Sequence, Tensor, Tensor, Tensor, Arena)} into {@code out}, the caller's fp32
+     * {@code [n, qHeads, headDim]} tensor, which a model reuses from call to call: nothing is allocated for the
+     * output (a fresh tensor costs zeroing its memory, 16 MiB per 4K-token chunk of 8 heads of 128).
+     *
+     * @throws IllegalArgumentException also for an output of another type or shape, read-only, or confined to
+     *                                  another thread; nothing has changed then
+     */
+    public void forward(Sequence sequence, Tensor q, Tensor k, Tensor v, Tensor out) {
+        Objects.requireNonNull(out, "out");
+        if (out.dtype() != DType.FP32 || (q != null && out.tokens() != q.tokens()) || out.heads() != layout.qHeads()
+                || out.dim() != layout.headDim()) {
+            throw new IllegalArgumentException("the output has shape " + out.shapeText() + " in " + out.dtype()
+                    + " but the chunk's output is fp32 [" + (q == null ? "n" : q.tokens()) + ", " + layout.qHeads()
+                    + ", " + layout.headDim() + "]");
+        }
+        if (out.segment().isReadOnly()) {
+            throw new IllegalArgumentException("the output tensor is read-only");
+        }
+        if (!out.segment().isAccessibleBy(Thread.currentThread())) {
+            throw new IllegalArgumentException("the output tensor is confined to another thread");
+        }
+        forwardDetailed(List.of(new Chunk(sequence, q, k, v)), chunk -> out);
+    }
+
+    /**
      * Appends each chunk to its sequence and returns the attention output of its queries, fp32
      * {@code [n, qHeads, headDim]}, allocated in {@code arena}. A sequence may appear at most once per call.
      *
@@ -117,6 +143,13 @@ public final class MobaAttention implements AutoCloseable {
      * floats per chunk.
      */
     public List<ChunkResult> forwardDetailed(List<Chunk> chunks, Arena arena) {
+        Objects.requireNonNull(arena, "arena");
+        return forwardDetailed(chunks, chunk -> Tensor.allocate(arena, DType.FP32, chunks.get(chunk).q().tokens(),
+                layout.qHeads(), layout.headDim()));
+    }
+
+    /** {@link #forwardDetailed(List, Arena)} with chunk {@code i}'s output written to {@code outputs.apply(i)}. */
+    private List<ChunkResult> forwardDetailed(List<Chunk> chunks, IntFunction<Tensor> outputs) {
         validate(chunks);
         scratch.reset();
         List<Tensor> queries = new ArrayList<>(chunks.size());
@@ -126,7 +159,7 @@ public final class MobaAttention implements AutoCloseable {
             firstPositions.add(chunk.sequence().length());
         }
         try {
-            return run(chunks, queries, firstPositions, arena);
+            return run(chunks, queries, firstPositions, outputs);
         } catch (RuntimeException | Error e) {
             // The chunks were not accepted: put every sequence back where it stood.
             for (int i = 0; i < chunks.size(); i++) {
@@ -141,7 +174,7 @@ public final class MobaAttention implements AutoCloseable {
 
     /** Appends, gates, plans and attends the validated chunks. */
     private List<ChunkResult> run(List<Chunk> chunks, List<Tensor> queries, List<Integer> firstPositions,
-                                  Arena arena) {
+                                  IntFunction<Tensor> outputs) {
         for (Chunk chunk : chunks) {
             for (SealedBlock block : chunk.sequence().cache().append(chunk.k(), chunk.v())) {
                 chunk.sequence().summaries().add(block);
@@ -160,8 +193,7 @@ public final class MobaAttention implements AutoCloseable {
         List<ChunkResult> results = new ArrayList<>(chunks.size());
         for (int i = 0; i < chunks.size(); i++) {
             Partials p = partials.get(i);
-            Tensor out = Tensor.allocate(arena, DType.FP32, queries.get(i).tokens(), layout.qHeads(),
-                    layout.headDim());
+            Tensor out = outputs.apply(i);
             MemorySegment.copy(p.output(), 0, out.segment(), 0, out.segment().byteSize());
             // Partials belong to this call's scratch, which the next call reuses: the caller gets copies.
             float[] lse = new float[p.rows()];

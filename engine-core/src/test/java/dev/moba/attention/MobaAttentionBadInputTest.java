@@ -82,6 +82,12 @@ class MobaAttentionBadInputTest {
                 which.equals("v") ? replacement : c.v(), arena);
     }
 
+    /** The victim's next chunk, its output written into {@code out}. */
+    private void forwardVictimInto(Arena arena, Tensor out) {
+        Chunk c = victimChunk(arena);
+        layer.forward(victim, c.q(), c.k(), c.v(), out);
+    }
+
     /** The victim's next chunk with {@code value} written into {@code which} at {@code [token, head, dim]}. */
     private void forwardVictimWithValue(Arena arena, String which, float value, int... at) {
         Chunk c = victimChunk(arena);
@@ -165,6 +171,15 @@ class MobaAttentionBadInputTest {
                     t.layer.forward(List.of(t.victimChunk(arena), new Chunk(t.bystander, PREFIX - 2, c.q(), c.k(),
                             c.v())), arena);
                 });
+        add(cases, "an output of another shape",
+                "the output has shape [4, 2, 4] in fp32 but the chunk's output is fp32 [4, 4, 4]",
+                (t, arena) -> t.forwardVictimInto(arena, zeros(arena, 4, 2, 4)));
+        add(cases, "an output for more tokens", "the output has shape [5, 4, 4] in fp32",
+                (t, arena) -> t.forwardVictimInto(arena, zeros(arena, 5, 4, 4)));
+        add(cases, "an output in bf16", "the output has shape [4, 4, 4] in bf16",
+                (t, arena) -> t.forwardVictimInto(arena, Tensor.allocate(arena, DType.BF16, 4, 4, 4)));
+        add(cases, "a read-only output", "the output tensor is read-only", (t, arena) -> t.forwardVictimInto(arena,
+                Tensor.wrap(zeros(arena, 4, 4, 4).segment().asReadOnly(), F32, 4, 4, 4)));
         add(cases, "a null sequence", "sequence does not belong to this layer",
                 (t, arena) -> {
                     Chunk c = t.victimChunk(arena);

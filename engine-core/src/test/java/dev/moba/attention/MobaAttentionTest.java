@@ -86,6 +86,29 @@ class MobaAttentionTest {
     }
 
     @Test
+    void outputsIntoTheCallersTensorEqualFreshOnes() {
+        Qkv data = new RandomTensors(13).qkv(45, 4, 2, 8);
+        try (MobaAttention layer = Engine.layer(TestBackends.FORK_JOIN, data, 8, 3, DType.FP32, AttentionMode.MOBA);
+             Sequence into = layer.openSequence();
+             Arena arena = Arena.ofConfined()) {
+            float[] fresh = Engine.chunked(layer, data, 20, 1, 24);
+            Tensor out = Tensor.allocate(arena, DType.FP32, 24, 4, 8);
+            int from = 0;
+            for (int size : new int[] {20, 1, 24}) {
+                Tensor target = out.slice(0, size);
+                target.segment().fill((byte) 0x7f);  // poisoned: a value the layer does not write fails
+                layer.forward(into, data.q(arena, DType.FP32, from, from + size),
+                        data.k(arena, DType.FP32, from, from + size), data.v(arena, DType.FP32, from, from + size),
+                        target);
+                float[] expected = java.util.Arrays.copyOfRange(fresh, from * 4 * 8, (from + size) * 4 * 8);
+                assertThat(Errors.maxAbs(target.toFloatArray(), expected)).isLessThanOrEqualTo(Engine.SAME);
+                from += size;
+            }
+            assertThat(into.length()).isEqualTo(45);
+        }
+    }
+
+    @Test
     void sequenceTracksLengthSealedBlocksAndMemory() {
         Qkv data = new RandomTensors(10).qkv(11, 2, 2, 4);
         try (MobaAttention layer = Engine.layer(TestBackends.FORK_JOIN, data, 4, 2, DType.FP32, AttentionMode.MOBA)) {
