@@ -9,7 +9,6 @@ import dev.moba.engine.LayerChunk;
 import dev.moba.engine.MobaEngine;
 import dev.moba.engine.Session;
 import dev.moba.engine.SessionSpec;
-import dev.moba.memory.SlabArena;
 import dev.moba.spi.Backend;
 import dev.moba.tensor.DType;
 import dev.moba.tensor.Tensor;
@@ -18,9 +17,9 @@ import java.lang.foreign.Arena;
 /**
  * One layer of one document, fed either through the streaming engine (session actor, block shard, futures) or
  * straight through the core ({@link MobaAttention}), on the same backend: the two sides of the overhead
- * benchmarks. Both write each chunk's output into memory they reuse, as a model writes into its activation
- * buffers: the engine into a buffer the chunk names ({@link LayerChunk#into}), the core into a slab arena reset
- * per call.
+ * benchmarks. Both write each chunk's output into a buffer they reuse ({@link OutputBuffer}), as a model writes into
+ * its activation buffers: the engine through {@link LayerChunk#into}, the core through
+ * {@link MobaAttention#forward(Sequence, Tensor, Tensor, Tensor, Tensor)}.
  */
 sealed interface EnginePaths extends AutoCloseable {
 
@@ -54,8 +53,7 @@ sealed interface EnginePaths extends AutoCloseable {
     final class Streamed implements EnginePaths {
         private final MobaEngine engine;
         private final SessionSpec spec;
-        private final Arena buffers = Arena.ofShared();
-        private Tensor output;
+        private final OutputBuffer output = new OutputBuffer();
         private Session session;
 
         Streamed(Backend backend, MobaConfig config, HeadLayout layout) {
@@ -74,25 +72,21 @@ sealed interface EnginePaths extends AutoCloseable {
 
         @Override
         public float forward(BenchData chunk) {
-            int tokens = chunk.q().tokens();
-            if (output == null || output.tokens() < tokens) {
-                output = Tensor.allocate(buffers, DType.FP32, tokens, chunk.q().heads(), chunk.q().dim());
-            }
             Tensor out = session.forward(LayerChunk.next(0, chunk.q(), chunk.k(), chunk.v())
-                    .into(output.slice(0, tokens))).toCompletableFuture().join().output();
+                    .into(output.of(chunk))).toCompletableFuture().join().output();
             return out.get(out.tokens() - 1, 0, 0);
         }
 
         @Override
         public void close() {
             engine.close();
-            buffers.close();
+            output.close();
         }
     }
 
     final class Direct implements EnginePaths {
         private final MobaAttention layer;
-        private final SlabArena outputs = new SlabArena(1 << 20);
+        private final OutputBuffer output = new OutputBuffer();
         private Sequence sequence;
 
         Direct(Backend backend, MobaConfig config, HeadLayout layout) {
@@ -110,15 +104,35 @@ sealed interface EnginePaths extends AutoCloseable {
 
         @Override
         public float forward(BenchData chunk) {
-            outputs.reset();
-            Tensor out = layer.forward(sequence, chunk.q(), chunk.k(), chunk.v(), outputs);
+            Tensor out = output.of(chunk);
+            layer.forward(sequence, chunk.q(), chunk.k(), chunk.v(), out);
             return out.get(out.tokens() - 1, 0, 0);
         }
 
         @Override
         public void close() {
             layer.close();
-            outputs.close();
+            output.close();
+        }
+    }
+
+    /** An fp32 output buffer in shared memory, grown to the largest chunk seen and reused for every chunk. */
+    final class OutputBuffer implements AutoCloseable {
+        private final Arena arena = Arena.ofShared();
+        private Tensor buffer;
+
+        /** The buffer's first {@code chunk.q().tokens()} rows, shaped as the chunk's output. */
+        Tensor of(BenchData chunk) {
+            int tokens = chunk.q().tokens();
+            if (buffer == null || buffer.tokens() < tokens) {
+                buffer = Tensor.allocate(arena, DType.FP32, tokens, chunk.q().heads(), chunk.q().dim());
+            }
+            return buffer.slice(0, tokens);
+        }
+
+        @Override
+        public void close() {
+            arena.close();
         }
     }
 }
