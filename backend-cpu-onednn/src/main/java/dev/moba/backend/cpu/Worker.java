@@ -27,6 +27,12 @@ final class Worker implements AutoCloseable {
     private final Arena arena = Arena.ofShared();
     private final Map<AttentionShape, Buffers> buffers = new HashMap<>();
     private final Map<Primitives.Key, BoundMatMul> bound = new HashMap<>();
+    // The last shape's buffers and the last primitive bound of each kind: consecutive tiles almost always ask for
+    // them again, and a map lookup hashes a whole shape record per tile (3% of a prefill's Java time, profiled).
+    private AttentionShape lastShape;
+    private Buffers lastBuffers;
+    private final Primitives.Key[] lastKeys = new Primitives.Key[Primitives.Kind.values().length];
+    private final BoundMatMul[] lastBound = new BoundMatMul[Primitives.Kind.values().length];
 
     Worker(dnnl_engine engine, Primitives primitives) {
         this.engine = engine;
@@ -35,6 +41,14 @@ final class Worker implements AutoCloseable {
     }
 
     Buffers buffers(AttentionShape shape) {
+        if (shape != lastShape) {
+            lastBuffers = allocatedBuffers(shape);
+            lastShape = shape;
+        }
+        return lastBuffers;
+    }
+
+    private Buffers allocatedBuffers(AttentionShape shape) {
         return buffers.computeIfAbsent(shape, s -> {
             int rows = AttentionShape.MAX_ROWS;
             MemorySegment scores = arena.allocate((long) rows * s.paddedBlock() * Float.BYTES, 64);
@@ -52,15 +66,25 @@ final class Worker implements AutoCloseable {
     /** Scores of the tile's queries against the transposed keys at {@code keysAddress}, into the score buffer. */
     void scores(AttentionShape shape, int rows, int keys, long keysAddress) {
         Buffers b = buffers(shape);
-        bind(new Primitives.Key(shape, Primitives.Kind.SCORES, rows, keys), b.queries(), b.scores())
-                .run(stream, keysAddress);
+        bind(shape, Primitives.Kind.SCORES, rows, keys, b.queries(), b.scores()).run(stream, keysAddress);
     }
 
     /** The tile's probabilities times the values at {@code valuesAddress}, into the output buffer. */
     void outputs(AttentionShape shape, int rows, int keys, long valuesAddress) {
         Buffers b = buffers(shape);
-        bind(new Primitives.Key(shape, Primitives.Kind.OUTPUTS, rows, keys), b.probabilities(), b.outputs())
-                .run(stream, valuesAddress);
+        bind(shape, Primitives.Kind.OUTPUTS, rows, keys, b.probabilities(), b.outputs()).run(stream, valuesAddress);
+    }
+
+    private BoundMatMul bind(AttentionShape shape, Primitives.Kind kind, int rows, int keys, MemorySegment src,
+                             MemorySegment dst) {
+        int at = kind.ordinal();
+        Primitives.Key last = lastKeys[at];
+        if (last == null || last.shape() != shape || last.rows() != rows || last.keys() != keys) {
+            Primitives.Key key = new Primitives.Key(shape, kind, rows, keys);
+            lastBound[at] = bind(key, src, dst);
+            lastKeys[at] = key;
+        }
+        return lastBound[at];
     }
 
     private BoundMatMul bind(Primitives.Key key, MemorySegment src, MemorySegment dst) {
