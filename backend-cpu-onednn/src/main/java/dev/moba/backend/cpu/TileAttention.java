@@ -27,6 +27,7 @@ final class TileAttention {
     private static final VectorSpecies<Float> FLOATS = FloatVector.SPECIES_PREFERRED;
     private static final VectorSpecies<Short> SHORTS =
             VectorSpecies.of(short.class, VectorShape.forBitSize(FLOATS.length() * Short.SIZE));
+    private static final VectorSpecies<Integer> INTS = FLOATS.withLanes(int.class);
     private static final ByteOrder ORDER = ByteOrder.nativeOrder();
 
     private final Worker worker;
@@ -176,13 +177,26 @@ final class TileAttention {
         DType dtype = shape.storage();
         long keyElements = (long) shape.dim() * shape.paddedBlock();
         long valueElements = (long) shape.paddedBlock() * shape.paddedDim();
-        long keyBase = cache.keysOffset(kvHead) / dtype.bytes();
-        long valueBase = cache.valuesOffset(kvHead) / dtype.bytes();
-        for (long e = 0; e < keyElements; e++) {
-            out.setAtIndex(ValueLayout.JAVA_FLOAT, e, dtype.get(block, keyBase + e));
+        widen(dtype, block, cache.keysOffset(kvHead) / dtype.bytes(), out, 0, keyElements);
+        widen(dtype, block, cache.valuesOffset(kvHead) / dtype.bytes(), out, keyElements, valueElements);
+    }
+
+    /**
+     * Elements {@code [from, from + count)} of {@code source} (in {@code dtype}) to fp32 at element {@code to} of
+     * {@code out}. bf16 widens a vector at a time (its bits are the top half of the fp32 bits: sign-extend, shift);
+     * fp16 element by element.
+     */
+    private static void widen(DType dtype, MemorySegment source, long from, MemorySegment out, long to, long count) {
+        long e = 0;
+        if (dtype == DType.BF16) {
+            for (long bound = count - count % SHORTS.length(); e < bound; e += SHORTS.length()) {
+                ShortVector bits = ShortVector.fromMemorySegment(SHORTS, source, (from + e) * Short.BYTES, ORDER);
+                ((IntVector) bits.convertShape(VectorOperators.S2I, INTS, 0)).lanewise(VectorOperators.LSHL, 16)
+                        .reinterpretAsFloats().intoMemorySegment(out, (to + e) * Float.BYTES, ORDER);
+            }
         }
-        for (long e = 0; e < valueElements; e++) {
-            out.setAtIndex(ValueLayout.JAVA_FLOAT, keyElements + e, dtype.get(block, valueBase + e));
+        for (; e < count; e++) {
+            out.setAtIndex(ValueLayout.JAVA_FLOAT, to + e, dtype.get(source, from + e));
         }
     }
 
