@@ -90,8 +90,8 @@ final class CudaKernels implements AutoCloseable {
         this.gridLimit = device.multiprocessors() * 16;
         this.tileKernel = TileKernel.forDevice(device);
         this.warpgroupGate = device.hasWarpgroupProducts();
-        LOG.info("attention tiles on {} ({})", tileKernel == TileKernel.WARPGROUP ? "warpgroup products" : "mma.sync",
-                device.architecture());
+        LOG.info("attention tiles and gate on {} ({})",
+                tileKernel == TileKernel.WARPGROUP ? "warpgroup products" : "mma.sync", device.architecture());
     }
 
     /** Whether {@link #attendTiles} runs this storage type and head dimension. */
