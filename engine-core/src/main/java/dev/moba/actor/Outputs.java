@@ -1,5 +1,6 @@
 package dev.moba.actor;
 
+import dev.moba.attention.ChunkChecks;
 import dev.moba.config.HeadLayout;
 import dev.moba.engine.InvalidChunkException;
 import dev.moba.merge.Partials;
@@ -21,11 +22,10 @@ final class Outputs {
         if (output == null) {
             return;
         }
-        if (output.dtype() != DType.FP32 || output.tokens() != tokens || output.heads() != layout.qHeads()
-                || output.dim() != layout.headDim()) {
-            throw new InvalidChunkException("the output has shape " + output.shapeText() + " in " + output.dtype()
-                    + " but the chunk's output is fp32 [" + tokens + ", " + layout.qHeads() + ", "
-                    + layout.headDim() + "]" + where);
+        try {
+            ChunkChecks.requireOutputShape(layout, output, tokens, where);
+        } catch (IllegalArgumentException e) {
+            throw new InvalidChunkException(e.getMessage(), e);
         }
         if (!output.isShared()) {
             throw new InvalidChunkException("the output is in thread-confined memory, which the engine's threads "

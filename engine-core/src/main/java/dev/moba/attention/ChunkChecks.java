@@ -1,6 +1,7 @@
 package dev.moba.attention;
 
 import dev.moba.config.HeadLayout;
+import dev.moba.tensor.DType;
 import dev.moba.tensor.Tensor;
 
 /**
@@ -27,6 +28,19 @@ public final class ChunkChecks {
         q.requireFinite("q" + where);
         k.requireFinite("k" + where);
         v.requireFinite("v" + where);
+    }
+
+    /**
+     * Throws {@link IllegalArgumentException} naming the problem, suffixed with {@code where} (may be empty), unless
+     * {@code out} is an fp32 {@code [tokens, qHeads, headDim]} tensor, the shape of a chunk's output.
+     */
+    public static void requireOutputShape(HeadLayout layout, Tensor out, int tokens, String where) {
+        if (out.dtype() != DType.FP32 || out.tokens() != tokens || out.heads() != layout.qHeads()
+                || out.dim() != layout.headDim()) {
+            throw new IllegalArgumentException("the output has shape " + out.shapeText() + " in " + out.dtype()
+                    + " but the chunk's output is fp32 [" + tokens + ", " + layout.qHeads() + ", "
+                    + layout.headDim() + "]" + where);
+        }
     }
 
     private static void requireShape(HeadLayout layout, String name, Tensor t, int heads, String where) {

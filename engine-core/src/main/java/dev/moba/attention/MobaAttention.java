@@ -108,11 +108,8 @@ public final class MobaAttention implements AutoCloseable {
      */
     public void forward(Sequence sequence, Tensor q, Tensor k, Tensor v, Tensor out) {
         Objects.requireNonNull(out, "out");
-        if (out.dtype() != DType.FP32 || (q != null && out.tokens() != q.tokens()) || out.heads() != layout.qHeads()
-                || out.dim() != layout.headDim()) {
-            throw new IllegalArgumentException("the output has shape " + out.shapeText() + " in " + out.dtype()
-                    + " but the chunk's output is fp32 [" + (q == null ? "n" : q.tokens()) + ", " + layout.qHeads()
-                    + ", " + layout.headDim() + "]");
+        if (q != null) {  // a missing q is named by the chunk's own checks
+            ChunkChecks.requireOutputShape(layout, out, q.tokens(), "");
         }
         if (out.segment().isReadOnly()) {
             throw new IllegalArgumentException("the output tensor is read-only");
