@@ -43,8 +43,8 @@ for config in "${CONFIGS[@]}"; do
   read -r tokens heads block topk <<< "$config"
   name="t${tokens}-h${heads}-b${block}-k${topk}"
   "${JAVA[@]}" dev.moba.backend.cuda.DeviceBench --tokens "$tokens" --heads "$heads" --block "$block" \
-      --top-k "$topk" --dtype bf16 --json "$OUT/moba-$name.json" 2>&1 | grep -v 'WARNING' | tee "$OUT/moba-$name.log"
-  python3 benchmarks/cuda/sdpa_bench.py --tokens "$tokens" --heads "$heads" --head-dim 128 \
+      --top-k "$topk" --dtype bf16 --runs 21 --json "$OUT/moba-$name.json" 2>&1 | grep -v 'WARNING' | tee "$OUT/moba-$name.log"
+  python3 benchmarks/cuda/sdpa_bench.py --tokens "$tokens" --heads "$heads" --head-dim 128 --runs 21 \
       --json "$OUT/sdpa-$name.json" | tee "$OUT/sdpa-$name.log"
   record "$name"
 done

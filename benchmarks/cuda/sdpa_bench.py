@@ -3,12 +3,13 @@ path: q, k, v already on the device, output left there, CUDA events, median of t
 attention of the whole sequence; with --decode-batch B it is one new query per sequence of B over a context of
 --tokens keys (dense decode).
 
-    python3 sdpa_bench.py --tokens 131072 --heads 8 --head-dim 128 [--decode-batch B] [--runs 10] [--warmup 3]
+    python3 sdpa_bench.py --tokens 131072 --heads 8 --head-dim 128 [--decode-batch B] [--runs 10] [--warmup W]
                           [--json FILE]
 """
 import argparse
 import json
 import statistics
+import time
 
 import torch
 import torch.nn.functional as F
@@ -21,7 +22,7 @@ def main():
     parser.add_argument("--head-dim", type=int, default=128)
     parser.add_argument("--decode-batch", type=int)
     parser.add_argument("--runs", type=int, default=10)
-    parser.add_argument("--warmup", type=int, default=3)
+    parser.add_argument("--warmup", type=int, help="runs before timing (default: two seconds' worth, at least 3)")
     parser.add_argument("--json")
     args = parser.parse_args()
 
@@ -32,8 +33,12 @@ def main():
     k, v = (torch.randn(shape, device="cuda", dtype=torch.bfloat16) for _ in range(2))
     q = torch.randn((batch, args.heads, 1 if decode else args.tokens, args.head_dim), device="cuda",
                     dtype=torch.bfloat16)
-    for _ in range(args.warmup):
+    # By default warmed as long as the MoBA side (DeviceBench), so both are timed in the same steady state.
+    until, warm = time.monotonic() + 2.0, 0
+    while warm < args.warmup if args.warmup is not None else warm < 3 or time.monotonic() < until:
         F.scaled_dot_product_attention(q, k, v, is_causal=not decode)
+        torch.cuda.synchronize()
+        warm += 1
     times = []
     for _ in range(args.runs):
         start, end = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)

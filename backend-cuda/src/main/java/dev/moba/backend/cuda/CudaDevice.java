@@ -41,7 +41,6 @@ final class CudaDevice implements AutoCloseable {
     private final int major;
     private final int minor;
     private final int multiprocessors;
-    private SideStream side;
 
     private CudaDevice(int ordinal) {
         this.ordinal = ordinal;
@@ -145,23 +144,12 @@ final class CudaDevice implements AutoCloseable {
         check(cuMemcpyDtoD(to, from, bytes), "cuMemcpyDtoD");
     }
 
-    /** The device's second stream, created on first use (inside {@link #run}). */
-    SideStream side() {
-        if (side == null) {
-            side = new SideStream();
-        }
-        return side;
-    }
-
     void synchronize() {
         check(cuCtxSynchronize(), "cuCtxSynchronize");
     }
 
     @Override
     public void close() {
-        if (side != null) {
-            execute(side::close);
-        }
         cuDevicePrimaryCtxRelease(ordinal);
     }
 

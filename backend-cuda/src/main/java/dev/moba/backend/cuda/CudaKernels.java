@@ -9,7 +9,6 @@ import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import org.bytedeco.cuda.cudart.CUstream_st;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -101,29 +100,32 @@ final class CudaKernels implements AutoCloseable {
 
     /** Stores tokens {@code [first, first + n)} of k and v (in {@code source} type) into their blocks. */
     void appendKv(long k, long v, DType source, int n, int first, long table, KvSpec spec, int row) {
-        appendKv(null, k, v, source, n, first, table, spec, row);
-    }
-
-    /** {@link #appendKv(long, long, DType, int, int, long, KvSpec, int)} on {@code stream}. */
-    void appendKv(CUstream_st stream, long k, long v, DType source, int n, int first, long table, KvSpec spec,
-                  int row) {
         KernelModule module = modules.get("moba_kv.cu");
         if (source == spec.dtype() && (long) row * source.bytes() % 16 == 0) {
-            module.launchOn(stream, "kv_append_copy", grid((long) n * row * source.bytes() / 16, 256), 1, 1, 256, 0,
+            module.launch("kv_append_copy", grid((long) n * row * source.bytes() / 16, 256), 256, 0,
                     k, v, n, first, table, spec.blockSize(), row, spec.dtype().ordinal());
             return;
         }
-        module.launchOn(stream, "kv_append", grid((long) n * row, 256), 1, 1, 256, 0, k, v, source.ordinal(), n,
+        module.launch("kv_append", grid((long) n * row, 256), 256, 0, k, v, source.ordinal(), n,
                 first, table, spec.blockSize(), row, spec.dtype().ordinal());
     }
 
     /**
-     * Writes to {@code table} the addresses of {@code count} blocks of {@code blockBytes} laid end to end from
-     * {@code keys}: a contiguous key array read in place by the kernels written for a cache's block table.
+     * {@link #appendKv(long, long, DType, int, int, long, KvSpec, int)} that also writes the means of the blocks
+     * the append seals to {@code means} (the gate's layout, as {@link #means}), reading the keys once. Tokens of a
+     * sealed block appended earlier are read back from the blocks.
      */
-    void sourceTable(long keys, long blockBytes, int count, long table) {
-        modules.get("moba_kv.cu").launch("kv_source_table", blocks(count, 128), 128, 0, keys, blockBytes, count,
-                table);
+    void appendKvWithMeans(long k, long v, DType source, int n, int first, long table, KvSpec spec, int row,
+                           long means, int capacity) {
+        if (source != spec.dtype() || (long) row * source.bytes() % 8 != 0) {
+            appendKv(k, v, source, n, first, table, spec, row);
+            means(table, first / spec.blockSize(), (first + n) / spec.blockSize(), spec, means, capacity);
+            return;
+        }
+        int bs = spec.blockSize();
+        long threads = (long) ((first + n - 1) / bs - first / bs + 1) * row * source.bytes() / 8;
+        modules.get("moba_kv.cu").launch("kv_append_means", blocks(threads, 128), 128, 0, k, v, n, first, table, bs,
+                row, spec.dtype().ordinal(), means, capacity);
     }
 
     /** Writes the fp32 mean key of {@code block} ({@code row} values) to {@code out}. */

@@ -10,7 +10,6 @@ import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.util.ArrayList;
 import java.util.List;
-import org.bytedeco.cuda.cudart.CUstream_st;
 
 /**
  * The keys and values of one sequence of one layer in device memory: one allocation per block (keys then values,
@@ -87,14 +86,25 @@ final class CudaKvCache implements KvCache {
 
     /**
      * Appends {@code n} tokens whose keys and values are already in device memory ({@code [n][kvHeads][headDim]} in
-     * {@code source} type), without computing block means: the resident prefill computes them all in one launch.
-     * Call inside the device lock.
+     * {@code source} type) and writes the means of the blocks they seal to {@code means} in the gate's layout (per
+     * kv head {@code [dim][capacity]}), on the default stream. Call inside the device lock.
      */
-    void appendResident(CUstream_st stream, long k, long v, DType source, int n) {
+    void appendResident(long k, long v, DType source, int n, long means, int capacity) {
         requireOpen();
         growTo(blocksFor(length + n));
-        backend.kernels().appendKv(stream, k, v, source, n, length, table, spec, row);
+        backend.kernels().appendKvWithMeans(k, v, source, n, length, table, spec, row, means, capacity);
         length += n;
+    }
+
+    /**
+     * Empties the cache but keeps the blocks of its first {@code tokens} positions for the next append: a sequence
+     * refilled with as many tokens again takes no blocks from the pool and publishes no new table (host work that
+     * would otherwise keep the device waiting before a prefill's first kernel). Call inside the device lock.
+     */
+    void clearKeeping(int tokens) {
+        requireOpen();
+        shrinkTo(Math.min(blocks.size(), blocksFor(tokens)));
+        length = 0;
     }
 
     /** Bytes of one block's keys: where its values start, and the stride of a run of blocks' keys. */

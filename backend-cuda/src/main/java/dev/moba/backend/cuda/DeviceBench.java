@@ -35,8 +35,17 @@ import org.bytedeco.cuda.cudart.CUstream_st;
  * <p>{@code java ... dev.moba.backend.cuda.DeviceBench --tokens N [--mode prefill|decode] [--batch B] [--heads H]
  * [--kv-heads H] [--head-dim D] [--block B] [--top-k K] [--dtype bf16|fp16] [--runs R] [--warmup W] [--seed S]
  * [--json FILE]}
+ *
+ * <p>The engine's host code (planning, launch arguments) runs interpreted until the JIT has seen it thousands of
+ * times, and before the first kernel of a prefill the device waits for it. So that the timed runs see a
+ * long-running engine, the default warm-up lasts {@value #WARMUP_SECONDS} seconds (at least three runs); decode,
+ * whose sequences are sized before it starts, warms up with {@value #DECODE_WARMUP} steps.
  */
 public final class DeviceBench {
+
+    private static final int WARMUP_SECONDS = 2;
+    private static final int DECODE_WARMUP = 1000;
+    private static final int BY_TIME = -1;
 
     private DeviceBench() {}
 
@@ -52,7 +61,8 @@ public final class DeviceBench {
         int topK = Integer.parseInt(options.getOrDefault("--top-k", "3"));
         DType dtype = DType.parse(options.getOrDefault("--dtype", "bf16"));
         int runs = Integer.parseInt(options.getOrDefault("--runs", decode ? "50" : "10"));
-        int warmup = Integer.parseInt(options.getOrDefault("--warmup", decode ? "5" : "3"));
+        int warmup = options.containsKey("--warmup") ? Integer.parseInt(options.get("--warmup"))
+                : decode ? DECODE_WARMUP : BY_TIME;
         long seed = Long.parseLong(options.getOrDefault("--seed", "1"));
 
         MobaConfig config = new MobaConfig(block, topK, Float.NaN, dtype, AttentionMode.MOBA);
@@ -75,7 +85,7 @@ public final class DeviceBench {
                         backend.kernels().fillNormal(buffers[1], kvElems, dtype, s + 1);
                         backend.kernels().fillNormal(buffers[2], kvElems, dtype, s + 2);
                     });
-                    sequences.add(new DeviceSequence(backend, config, layout, tokens + warmup + runs));
+                    sequences.add(new DeviceSequence(backend, config, layout, tokens + Math.max(0, warmup) + runs));
                 }
                 if (decode) {
                     for (DeviceSequence sequence : sequences) {
@@ -132,9 +142,13 @@ public final class DeviceBench {
         }
     }
 
-    /** Runs {@code work} {@code warmup} times, then once per entry of {@code times}, each between device events. */
+    /**
+     * Runs {@code work} {@code warmup} times ({@link #BY_TIME}: for {@value #WARMUP_SECONDS} seconds, at least three
+     * times), then once per entry of {@code times}, each between device events.
+     */
     private static void measure(CudaBackend backend, Runnable work, int warmup, float[] times) {
-        for (int i = 0; i < warmup; i++) {
+        long until = System.nanoTime() + WARMUP_SECONDS * 1_000_000_000L;
+        for (int i = 0; warmup == BY_TIME ? i < 3 || System.nanoTime() < until : i < warmup; i++) {
             time(backend, work);
         }
         for (int i = 0; i < times.length; i++) {

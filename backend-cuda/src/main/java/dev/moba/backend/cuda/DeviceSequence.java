@@ -10,10 +10,9 @@ import dev.moba.tensor.DType;
 /**
  * One sequence whose KV cache and block means live on the device, for a model that runs on the GPU: queries, keys,
  * values and outputs stay in device memory. {@link #prefill} is MoBA prefill of the whole sequence; afterwards
- * {@link DeviceDecode} appends tokens one at a time. Prefill copies the keys and values into the
- * sequence's KV blocks (on a second stream, overlapping the rest, which reads the inputs in place), computes every
- * block mean, gates each (token, head) on the GPU, builds the attention lists there and runs them on the tensor
- * cores: first the history blocks into partials, then each query's own block, causally, folding the partials into
+ * {@link DeviceDecode} appends tokens one at a time. Prefill stores the keys and values into the
+ * sequence's KV blocks and freezes every sealed block's mean in the same pass, gates each (token, head) on the GPU,
+ * builds the attention lists there and runs them on the tensor cores: first the history blocks into partials, then each query's own block, causally, folding the partials into
  * the output as it stores it. Nothing crosses to the host and the only synchronisation is the caller's.
  *
  * <p>Tensors are CUDA device addresses (in the primary context of the backend's GPU) of {@code [tokens][heads][headDim]}
@@ -99,19 +98,17 @@ public final class DeviceSequence implements AutoCloseable {
         CudaDevice device = backend.device();
         CudaKernels kernels = backend.kernels();
         device.execute(() -> {
-            cache.truncate(0);
+            cache.clearKeeping(tokens);
             DType dtype = config.dtype();
             int blockSize = config.blockSize();
             int qHeads = layout.qHeads();
             int kvHeads = layout.kvHeads();
             int group = layout.groupSize();
             int dim = layout.headDim();
-            // The copy into the KV blocks is memory-bound and nothing below waits for it: the prefill reads the
-            // keys and values where the caller put them (same layout as a run of blocks), so the copy runs on the
-            // side stream beside the compute-bound gate and attention, and the default stream joins it at the end.
-            SideStream side = device.side();
-            side.fork();
-            cache.appendResident(side.stream(), k, v, dtype, tokens);
+            // One pass over the keys stores them and the values into their blocks and freezes the sealed blocks'
+            // means: measured on the H100, cheaper than a copy on a second stream beside the gate and attention
+            // (those leave too little of a multiprocessor free for it to overlap) plus a means pass.
+            cache.appendResident(k, v, dtype, tokens, means, capacity);
             int sealed = tokens / blockSize;
             int blocks = (tokens + blockSize - 1) / blockSize;
             int picks = GateRequest.picksFor(config, 0, tokens);
@@ -123,8 +120,7 @@ public final class DeviceSequence implements AutoCloseable {
             long[] at = backend.scratch().regions(Math.max(1, rows * picks) * Integer.BYTES, (long) Math.max(1, kvHeads * sealed) * Integer.BYTES,
                     (long) Math.max(1, kvHeads * sealed) * Integer.BYTES,
                     (long) listCount * CudaKernels.LIST_INTS * Integer.BYTES, (listCount + 1L) * Integer.BYTES,
-                    entries * 2 * Integer.BYTES, entries * dim * Float.BYTES, entries * Float.BYTES,
-                    (long) blocks * Long.BYTES);
+                    entries * 2 * Integer.BYTES, entries * dim * Float.BYTES, entries * Float.BYTES);
             long selection = at[0];
             long counts = at[1];
             long cursors = at[2];
@@ -133,11 +129,9 @@ public final class DeviceSequence implements AutoCloseable {
             long pairs = at[5];
             long partOut = at[6];
             long partLse = at[7];
-            long source = at[8];
-            kernels.sourceTable(k, cache.keyBytesPerBlock(), blocks, source);
-            long valueOffset = v - k;
+            long table = cache.table();
+            long valueOffset = cache.keyBytesPerBlock();
             if (sealed > 0) {
-                kernels.means(source, 0, sealed, cache.spec(), means, capacity);
                 kernels.splitMeans(means, (long) kvHeads * dim * capacity, meanTerms);
                 kernels.fill(counts, (long) kvHeads * sealed, 0);
                 kernels.fill(cursors, (long) kvHeads * sealed, 0);
@@ -157,13 +151,12 @@ public final class DeviceSequence implements AutoCloseable {
             long listBytes = (long) CudaKernels.LIST_INTS * Integer.BYTES;
             float scale = config.scaleFor(dim);
             if (picks > 0) {
-                kernels.attendTiles(q, qHeads, 0, source, valueOffset, cache.spec(), scale, lists, tileStarts,
+                kernels.attendTiles(q, qHeads, 0, table, valueOffset, cache.spec(), scale, lists, tileStarts,
                         historyLists, pairs, slots, partOut, partLse, rows * picks / CudaKernels.TILE_ROWS + historyLists, 0L);
             }
-            kernels.attendTiles(q, qHeads, 0, source, valueOffset, cache.spec(), scale, lists + historyLists * listBytes,
+            kernels.attendTiles(q, qHeads, 0, table, valueOffset, cache.spec(), scale, lists + historyLists * listBytes,
                     tileStarts + (long) historyLists * Integer.BYTES, kvHeads * blocks, pairs, slots, partOut, partLse,
                     causalTiles(tokens, blockSize, group, kvHeads), out);
-            side.join();
         });
     }
 

@@ -56,12 +56,6 @@ final class KernelModule implements AutoCloseable {
 
     /** {@link #launch(String, int, int, int, Object...)} on a grid of {@code gridX x gridY x gridZ} CTAs. */
     void launchGrid(String kernel, int gridX, int gridY, int gridZ, int block, int sharedBytes, Object... args) {
-        launchOn(null, kernel, gridX, gridY, gridZ, block, sharedBytes, args);
-    }
-
-    /** {@link #launchGrid} on {@code stream} ({@code null}: the default stream). */
-    void launchOn(CUstream_st stream, String kernel, int gridX, int gridY, int gridZ, int block, int sharedBytes,
-                  Object... args) {
         if (args.length > MAX_ARGUMENTS) {
             throw new IllegalArgumentException(kernel + " takes " + args.length + " arguments, at most " + MAX_ARGUMENTS);
         }
@@ -74,7 +68,7 @@ final class KernelModule implements AutoCloseable {
                 default -> throw new IllegalArgumentException("unsupported kernel argument " + args[i]);
             }
         }
-        check(cuLaunchKernel(function, gridX, gridY, gridZ, block, 1, 1, sharedBytes, stream, params,
+        check(cuLaunchKernel(function, gridX, gridY, gridZ, block, 1, 1, sharedBytes, (CUstream_st) null, params,
                 (PointerPointer<?>) null), "launching " + kernel);
     }
 

@@ -39,11 +39,74 @@ extern "C" __global__ void kv_append_copy(const char* k, const char* v, int n, i
     }
 }
 
-// The block table of a contiguous key array [blocks][block_size][row]: block b's keys at k + b * block_bytes, so
-// kernels written for a cache's blocks read the array in place.
-extern "C" __global__ void kv_source_table(const char* k, long long block_bytes, int count, u64* table) {
-    int b = blockIdx.x * blockDim.x + threadIdx.x;
-    if (b < count) table[b] = (u64) (k + b * block_bytes);
+// Adds the 8 bytes of one key row in `piece` (four 16-bit or two fp32 elements) to the double sums.
+__device__ __forceinline__ void add_piece(double (&sum)[4], uint2 piece, int dt) {
+    if (dt == DT_FP32) {
+        sum[0] += (double) __uint_as_float(piece.x);
+        sum[1] += (double) __uint_as_float(piece.y);
+        return;
+    }
+    u32 w[2] = {piece.x, piece.y};
+#pragma unroll
+    for (int j = 0; j < 4; j++) {
+        u16 h = (u16) (w[j >> 1] >> ((j & 1) * 16));
+        sum[j] += (double) (dt == DT_BF16 ? bf16_to_float(h) : fp16_to_float(h));
+    }
+}
+
+// kv_append_copy and the means of the blocks this append seals in one pass over the keys, so that a prefill reads
+// its keys from memory once: one thread per (block, 8 bytes of the row) walks the block's tokens in order, copying
+// its piece of each key and value and summing the keys in double in token order as the host does (keys of the
+// block appended earlier are read back from it). Means go to the gate's layout, per kv head [dim][capacity]. A
+// thread keeps APPEND_BATCH tokens' loads in flight: a long block gives the grid few threads. Needs row * element
+// size to be a multiple of 8 bytes (checked by the caller).
+constexpr int APPEND_BATCH = 8;
+extern "C" __global__ void kv_append_means(const char* k, const char* v, int n, int first, const u64* blocks,
+                                           int block_size, int row, int dt, float* means, int capacity) {
+    int row_bytes = row * elem_bytes(dt);
+    int pieces = row_bytes / 8;
+    int end = first + n;
+    int first_block = first / block_size;
+    long long i = blockIdx.x * (long long) blockDim.x + threadIdx.x;
+    if (i >= (long long) ((end - 1) / block_size - first_block + 1) * pieces) return;
+    int b = first_block + (int) (i / pieces), piece = (int) (i % pieces);
+    int start = b * block_size;
+    int from = max(first, start), to = min(end, start + block_size);
+    bool seals = start + block_size <= end;
+    char* key_rows = (char*) blocks[b] + piece * 8;
+    char* value_rows = key_rows + (long long) block_size * row_bytes;
+    double sum[4] = {0.0, 0.0, 0.0, 0.0};
+    for (int t = start; seals && t < from; t++) {
+        add_piece(sum, *(const uint2*) (key_rows + (long long) (t - start) * row_bytes), dt);
+    }
+    const char* key_src = k + (long long) (from - first) * row_bytes + piece * 8;
+    const char* value_src = v + (long long) (from - first) * row_bytes + piece * 8;
+    for (int t0 = from; t0 < to; t0 += APPEND_BATCH) {
+        uint2 keys[APPEND_BATCH], values[APPEND_BATCH];
+#pragma unroll
+        for (int u = 0; u < APPEND_BATCH; u++) {
+            if (t0 + u < to) {
+                long long at = (long long) (t0 + u - from) * row_bytes;
+                keys[u] = *(const uint2*) (key_src + at);
+                values[u] = *(const uint2*) (value_src + at);
+            }
+        }
+#pragma unroll
+        for (int u = 0; u < APPEND_BATCH; u++) {
+            if (t0 + u < to) {
+                long long at = (long long) (t0 + u - start) * row_bytes;
+                *(uint2*) (key_rows + at) = keys[u];
+                *(uint2*) (value_rows + at) = values[u];
+                if (seals) add_piece(sum, keys[u], dt);
+            }
+        }
+    }
+    if (!seals) return;
+    int per_piece = 8 / elem_bytes(dt);
+#pragma unroll
+    for (int j = 0; j < 4; j++) {
+        if (j < per_piece) means[(long long) (piece * per_piece + j) * capacity + b] = (float) (sum[j] / block_size);
+    }
 }
 
 // The mean key of block `b`, [row] fp32: summed in double in token order and divided once, as the host does,

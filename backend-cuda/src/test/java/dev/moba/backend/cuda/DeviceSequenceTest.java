@@ -28,8 +28,6 @@ import org.junit.jupiter.params.provider.MethodSource;
 @RequiresGpu
 class DeviceSequenceTest {
 
-    private static final int POISON = 0x7fc07fc0;
-
     record Case(int tokens, int kvHeads, int group, int dim, int blockSize, int topK, DType dtype, long seed) {}
 
     static Stream<Arguments> prefillCases() {
@@ -135,46 +133,5 @@ class DeviceSequenceTest {
 
     private static HeadLayout layout(Case c) {
         return new HeadLayout(c.kvHeads() * c.group(), c.kvHeads(), c.dim());
-    }
-
-    /** Device copies of host tensors for one test, freed together. */
-    private static final class DeviceBuffers implements AutoCloseable {
-
-        private final CudaDevice device;
-        private final List<Long> held = new ArrayList<>();
-
-        DeviceBuffers(CudaDevice device) {
-            this.device = device;
-        }
-
-        long of(Tensor tensor) {
-            long address = device.run(() -> device.allocate(tensor.segment().byteSize()));
-            held.add(address);
-            device.execute(() -> device.upload(tensor.segment(), address));
-            return address;
-        }
-
-        long poisoned(long bytes, CudaBackend backend) {
-            long address = device.run(() -> device.allocate(bytes));
-            held.add(address);
-            device.execute(() -> backend.kernels().fill(address, bytes / Integer.BYTES, POISON));
-            return address;
-        }
-
-        float[] read(long address, Arena arena, DType dtype, int tokens, int heads, int dim) {
-            MemorySegment host = arena.allocate((long) tokens * heads * dim * dtype.bytes());
-            device.execute(() -> device.download(address, host));
-            return Tensor.wrap(host, dtype, tokens, heads, dim).toFloatArray();
-        }
-
-        void release() {
-            device.execute(() -> held.forEach(device::free));
-            held.clear();
-        }
-
-        @Override
-        public void close() {
-            release();
-        }
     }
 }
