@@ -19,7 +19,9 @@ import jdk.incubator.vector.VectorSpecies;
  *
  * <p>Each tile method is written out in full, with no helper calls: the JIT must inline every vector operation of
  * a kernel to keep its accumulators in registers, and a 6x4 kernel that stored through small helper methods ran
- * five times slower.
+ * five times slower. Each step addresses {@code B} as a linear function of the loop counter rather than through a
+ * second induction variable, so the JIT can drop the segment's per-load bounds checks (about 5% of the 6x4 kernel on
+ * the AVX-512 host measured).
  */
 final class MatMul {
 
@@ -126,11 +128,12 @@ final class MatMul {
         FloatVector c51 = accumulate ? FloatVector.fromArray(SPECIES, c, o + 5 * ldc + 1 * LANES) : zero;
         FloatVector c52 = accumulate ? FloatVector.fromArray(SPECIES, c, o + 5 * ldc + 2 * LANES) : zero;
         FloatVector c53 = accumulate ? FloatVector.fromArray(SPECIES, c, o + 5 * ldc + 3 * LANES) : zero;
-        for (int k = 0; k < inner; k++, p += rowBytes) {
-            FloatVector b0 = FloatVector.fromMemorySegment(SPECIES, b, p, ORDER);
-            FloatVector b1 = FloatVector.fromMemorySegment(SPECIES, b, p + VECTOR_BYTES, ORDER);
-            FloatVector b2 = FloatVector.fromMemorySegment(SPECIES, b, p + 2 * VECTOR_BYTES, ORDER);
-            FloatVector b3 = FloatVector.fromMemorySegment(SPECIES, b, p + 3 * VECTOR_BYTES, ORDER);
+        for (int k = 0; k < inner; k++) {
+            long row = p + k * rowBytes;
+            FloatVector b0 = FloatVector.fromMemorySegment(SPECIES, b, row, ORDER);
+            FloatVector b1 = FloatVector.fromMemorySegment(SPECIES, b, row + VECTOR_BYTES, ORDER);
+            FloatVector b2 = FloatVector.fromMemorySegment(SPECIES, b, row + 2 * VECTOR_BYTES, ORDER);
+            FloatVector b3 = FloatVector.fromMemorySegment(SPECIES, b, row + 3 * VECTOR_BYTES, ORDER);
             FloatVector x = FloatVector.broadcast(SPECIES, a[a0 + k]);
             c00 = b0.fma(x, c00);
             c01 = b1.fma(x, c01);
@@ -203,9 +206,10 @@ final class MatMul {
         FloatVector c41 = accumulate ? FloatVector.fromArray(SPECIES, c, o + 4 * ldc + 1 * LANES) : zero;
         FloatVector c50 = accumulate ? FloatVector.fromArray(SPECIES, c, o + 5 * ldc) : zero;
         FloatVector c51 = accumulate ? FloatVector.fromArray(SPECIES, c, o + 5 * ldc + 1 * LANES) : zero;
-        for (int k = 0; k < inner; k++, p += rowBytes) {
-            FloatVector b0 = FloatVector.fromMemorySegment(SPECIES, b, p, ORDER);
-            FloatVector b1 = FloatVector.fromMemorySegment(SPECIES, b, p + VECTOR_BYTES, ORDER);
+        for (int k = 0; k < inner; k++) {
+            long row = p + k * rowBytes;
+            FloatVector b0 = FloatVector.fromMemorySegment(SPECIES, b, row, ORDER);
+            FloatVector b1 = FloatVector.fromMemorySegment(SPECIES, b, row + VECTOR_BYTES, ORDER);
             FloatVector x = FloatVector.broadcast(SPECIES, a[a0 + k]);
             c00 = b0.fma(x, c00);
             c01 = b1.fma(x, c01);
@@ -248,8 +252,9 @@ final class MatMul {
         FloatVector c30 = accumulate ? FloatVector.fromArray(SPECIES, c, o + 3 * ldc) : zero;
         FloatVector c40 = accumulate ? FloatVector.fromArray(SPECIES, c, o + 4 * ldc) : zero;
         FloatVector c50 = accumulate ? FloatVector.fromArray(SPECIES, c, o + 5 * ldc) : zero;
-        for (int k = 0; k < inner; k++, p += rowBytes) {
-            FloatVector b0 = FloatVector.fromMemorySegment(SPECIES, b, p, ORDER);
+        for (int k = 0; k < inner; k++) {
+            long row = p + k * rowBytes;
+            FloatVector b0 = FloatVector.fromMemorySegment(SPECIES, b, row, ORDER);
             FloatVector x = FloatVector.broadcast(SPECIES, a[a0 + k]);
             c00 = b0.fma(x, c00);
             x = FloatVector.broadcast(SPECIES, a[a0 + lda + k]);
@@ -275,8 +280,9 @@ final class MatMul {
                                 int o, boolean accumulate) {
         FloatVector zero = FloatVector.zero(SPECIES);
         FloatVector c00 = accumulate ? FloatVector.fromArray(SPECIES, c, o) : zero;
-        for (int k = 0; k < inner; k++, p += rowBytes) {
-            FloatVector b0 = FloatVector.fromMemorySegment(SPECIES, b, p, ORDER);
+        for (int k = 0; k < inner; k++) {
+            long row = p + k * rowBytes;
+            FloatVector b0 = FloatVector.fromMemorySegment(SPECIES, b, row, ORDER);
             FloatVector x = FloatVector.broadcast(SPECIES, a[a0 + k]);
             c00 = b0.fma(x, c00);
         }
