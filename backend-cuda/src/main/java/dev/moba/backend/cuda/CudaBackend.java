@@ -157,8 +157,7 @@ final class CudaBackend implements Backend {
                     kernels.convert(at[0], q.size(), spec.dtype(), at[1]);
                     device.upload(lists.lists(), at[2]);
                     device.upload(lists.tileStarts(), at[3]);
-                    kernels.attendTiles(at[1], plan.layout().qHeads(), plan.firstPosition(), cache.table(),
-                            cache.keyBytesPerBlock(), spec,
+                    kernels.attendTiles(at[1], plan.layout().qHeads(), plan.firstPosition(), cache.table(), spec,
                             plan.scale(), at[2], at[3], lists.listCount(), at[4], lists.slots(), at[5], at[6],
                             lists.tiles(), 0L);
                 } else {

@@ -250,11 +250,11 @@ final class CudaKernels implements AutoCloseable {
      * Runs attention lists ({@code struct TileList}, {@link #LIST_INTS} ints each) on the tensor cores, one CTA per
      * tile of {@link #TILE_ROWS} rows, numbered from the first list's first tile; {@code q} is in the storage type,
      * rows {@code [rows][dim]}. {@code tiles} may exceed the lists' tiles (extra CTAs return at once), so callers
-     * need not read the count back. A block's values lie {@code valueOffset} bytes after its keys. With {@code merged}
-     * 0, each row's result goes to its partial slot; otherwise the row's earlier slots are folded in and the final
-     * output is stored at {@code merged} in the storage type.
+     * need not read the count back. {@code table} is a cache's block table (keys, then values, per block). With
+     * {@code merged} 0, each row's result goes to its partial slot; otherwise the row's earlier slots are folded in
+     * and the final output is stored at {@code merged} in the storage type.
      */
-    void attendTiles(long q, int qHeads, int first, long table, long valueOffset, KvSpec spec, float scale, long lists,
+    void attendTiles(long q, int qHeads, int first, long table, KvSpec spec, float scale, long lists,
                      long tileStarts, int listCount, long entries, int slots, long partOut, long partLse, long tiles,
                      long merged) {
         if (tiles == 0) {
@@ -262,9 +262,9 @@ final class CudaKernels implements AutoCloseable {
         }
         float scaleLog2 = (float) (scale / Math.log(2));
         modules.get("moba_tiles.cu").launch(tileKernel.name(spec.dtype(), spec.headDim()), Math.toIntExact(tiles),
-                tileKernel.threads(), tileKernel.sharedBytes(spec.headDim()), q, qHeads, first, table, valueOffset,
-                spec.blockSize(), spec.kvHeads(), scaleLog2, lists, tileStarts, listCount, entries, slots, partOut,
-                partLse, merged);
+                tileKernel.threads(), tileKernel.sharedBytes(spec.headDim()), q, qHeads, first, table,
+                CudaKvCache.keyBytesPerBlock(spec), spec.blockSize(), spec.kvHeads(), scaleLog2, lists, tileStarts,
+                listCount, entries, slots, partOut, partLse, merged);
     }
 
     /** Rounds {@code n} fp32 values at {@code from} to {@code dtype} at {@code to}. */

@@ -32,7 +32,7 @@ final class CudaKvCache implements KvCache {
         this.backend = backend;
         this.spec = spec;
         this.row = spec.kvHeads() * spec.headDim();
-        this.blockBytes = 2L * spec.blockSize() * row * spec.dtype().bytes();
+        this.blockBytes = 2 * keyBytesPerBlock(spec);
     }
 
     @Override
@@ -107,9 +107,9 @@ final class CudaKvCache implements KvCache {
         length = 0;
     }
 
-    /** Bytes of one block's keys: where its values start, and the stride of a run of blocks' keys. */
-    long keyBytesPerBlock() {
-        return (long) spec.blockSize() * row * spec.dtype().bytes();
+    /** Bytes of one block's keys in a cache of {@code spec}: where the block's values start. */
+    static long keyBytesPerBlock(KvSpec spec) {
+        return (long) spec.blockSize() * spec.kvHeads() * spec.headDim() * spec.dtype().bytes();
     }
 
     /**
@@ -143,7 +143,7 @@ final class CudaKvCache implements KvCache {
 
     @Override
     public Tensor readValues(Arena arena, int from, int to) {
-        return read(arena, from, to, keyBytesPerBlock());
+        return read(arena, from, to, keyBytesPerBlock(spec));
     }
 
     @Override

@@ -10,10 +10,11 @@ import dev.moba.tensor.DType;
 /**
  * One sequence whose KV cache and block means live on the device, for a model that runs on the GPU: queries, keys,
  * values and outputs stay in device memory. {@link #prefill} is MoBA prefill of the whole sequence; afterwards
- * {@link DeviceDecode} appends tokens one at a time. Prefill stores the keys and values into the
- * sequence's KV blocks and freezes every sealed block's mean in the same pass, gates each (token, head) on the GPU,
- * builds the attention lists there and runs them on the tensor cores: first the history blocks into partials, then each query's own block, causally, folding the partials into
- * the output as it stores it. Nothing crosses to the host and the only synchronisation is the caller's.
+ * {@link DeviceDecode} appends tokens one at a time. Prefill stores the keys and values into the sequence's KV
+ * blocks and freezes every sealed block's mean in the same pass, gates each (token, head) on the GPU, builds the
+ * attention lists there and runs them on the tensor cores: first the history blocks into partials, then each
+ * query's own block, causally, folding the partials into the output as it stores it. Nothing crosses to the host
+ * and the only synchronisation is the caller's.
  *
  * <p>Tensors are CUDA device addresses (in the primary context of the backend's GPU) of {@code [tokens][heads][headDim]}
  * arrays in the configured storage type (bf16 or fp16), head dimension 64 or 128. Work is queued on the default
@@ -130,7 +131,6 @@ public final class DeviceSequence implements AutoCloseable {
             long partOut = at[6];
             long partLse = at[7];
             long table = cache.table();
-            long valueOffset = cache.keyBytesPerBlock();
             if (sealed > 0) {
                 kernels.splitMeans(means, (long) kvHeads * dim * capacity, meanTerms);
                 kernels.fill(counts, (long) kvHeads * sealed, 0);
@@ -151,10 +151,10 @@ public final class DeviceSequence implements AutoCloseable {
             long listBytes = (long) CudaKernels.LIST_INTS * Integer.BYTES;
             float scale = config.scaleFor(dim);
             if (picks > 0) {
-                kernels.attendTiles(q, qHeads, 0, table, valueOffset, cache.spec(), scale, lists, tileStarts,
+                kernels.attendTiles(q, qHeads, 0, table, cache.spec(), scale, lists, tileStarts,
                         historyLists, pairs, slots, partOut, partLse, rows * picks / CudaKernels.TILE_ROWS + historyLists, 0L);
             }
-            kernels.attendTiles(q, qHeads, 0, table, valueOffset, cache.spec(), scale, lists + historyLists * listBytes,
+            kernels.attendTiles(q, qHeads, 0, table, cache.spec(), scale, lists + historyLists * listBytes,
                     tileStarts + (long) historyLists * Integer.BYTES, kvHeads * blocks, pairs, slots, partOut, partLse,
                     causalTiles(tokens, blockSize, group, kvHeads), out);
         });

@@ -1,10 +1,9 @@
 // Block attention on the tensor cores. The work is a set of lists, each the query rows of one kv head that read
 // one block (a history block they selected, or their own block, causally). A CTA takes 128 rows of one list,
 // gathers their queries, streams the block's keys and values (values lie value_offset bytes after keys: a cache
-// block's second half, or the value array of a prefill that reads its inputs in place) through shared memory 64 at
-// a time (cp.async, double-buffered), and keeps scores, the online softmax and the output in registers (mma.sync
-// m16n8k16, bf16 or fp16 operands, fp32 accumulation). Each row's result goes to its own partial slot, which
-// merge_slots combines; or, in merge mode (a launch over the causal lists after the history lists ran), the CTA folds
+// block's second half) through shared memory 64 at a time (cp.async, double-buffered), and keeps scores, the online
+// softmax and the output in registers (mma.sync m16n8k16, bf16 or fp16 operands, fp32 accumulation). Each row's
+// result goes to its own partial slot, which merge_slots combines; or, in merge mode (a launch over the causal lists after the history lists ran), the CTA folds
 // the row's earlier slots into its own result and stores the final output.
 #include "moba_common.cuh"
 #include "moba_lists.cuh"
