@@ -1,5 +1,7 @@
 package dev.moba.backend;
 
+import dev.moba.gating.GateRequest;
+import dev.moba.gating.Selection;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.ForkJoinPool;
@@ -55,6 +57,23 @@ public final class WorkUnits implements AutoCloseable {
     }
 
     /**
+     * The selections of {@code requests}: each request's rows cut into units as {@link #split} cuts them, every unit
+     * run through {@link #runAll} by {@code gate}, which writes its rows' picks into the request's array.
+     */
+    public List<Selection> gate(List<GateRequest> requests, GateUnit gate) {
+        List<Selection> selections = new ArrayList<>(requests.size());
+        List<Runnable> units = new ArrayList<>();
+        for (GateRequest request : requests) {
+            int[] blocks = new int[request.rows() * request.picks()];
+            selections.add(new Selection(request.rows(), request.picks(), blocks));
+            split(request.queries().tokens(), request.layout().kvHeads(),
+                    (kvHead, from, to) -> units.add(() -> gate.run(request, kvHead, from, to, blocks)));
+        }
+        runAll(units);
+        return List.copyOf(selections);
+    }
+
+    /**
      * Runs every unit and returns when all are done, failed or not; then the first failure is rethrown. When there are no more units
      * than workers (a decode step), the caller runs one of them itself rather than wait idle: one worker fewer to
      * wake, which is a good part of such a small call's time.
@@ -97,6 +116,12 @@ public final class WorkUnits implements AutoCloseable {
         if (pool != null) {
             pool.shutdownNow();
         }
+    }
+
+    /** One unit of {@link #gate}: picks of the rows of tokens {@code [tokenFrom, tokenTo)} of one kv head. */
+    @FunctionalInterface
+    public interface GateUnit {
+        void run(GateRequest request, int kvHead, int tokenFrom, int tokenTo, int[] blocks);
     }
 
     /** Receives the units of {@link #split}. */

@@ -92,21 +92,14 @@ public final class OneDnnBackend implements Backend {
 
     @Override
     public List<Selection> gate(List<GateRequest> requests) {
-        List<Selection> selections = new ArrayList<>(requests.size());
-        List<Runnable> units = new ArrayList<>();
-        for (GateRequest request : requests) {
-            int[] blocks = new int[request.rows() * request.picks()];
-            selections.add(new Selection(request.rows(), request.picks(), blocks));
-            workUnits.split(request.queries().tokens(), request.layout().kvHeads(), (kvHead, from, to) ->
-                    units.add(() -> withWorker(w -> new TileGate(w).run(request, kvHead, from, to, blocks))));
-        }
         long start = System.nanoTime();
-        workUnits.runAll(units);
+        List<Selection> selections = workUnits.gate(requests, (request, kvHead, from, to, blocks) ->
+                withWorker(w -> new TileGate(w).run(request, kvHead, from, to, blocks)));
         if (LOG.isDebugEnabled()) {
             LOG.debug("gate: {} query rows in {} ms", requests.stream().mapToLong(GateRequest::rows).sum(),
                     String.format(Locale.ROOT, "%.1f", (System.nanoTime() - start) / 1e6));
         }
-        return List.copyOf(selections);
+        return selections;
     }
 
     @Override

@@ -45,16 +45,8 @@ public final class JavaBackend implements Backend {
 
     @Override
     public List<Selection> gate(List<GateRequest> requests) {
-        List<Selection> selections = new ArrayList<>(requests.size());
-        List<Runnable> units = new ArrayList<>();
-        for (GateRequest request : requests) {
-            int[] blocks = new int[request.rows() * request.picks()];
-            selections.add(new Selection(request.rows(), request.picks(), blocks));
-            workUnits.split(request.queries().tokens(), request.layout().kvHeads(), (kvHead, from, to) ->
-                    units.add(() -> withScratch(s -> new BlockGate(s).run(request, kvHead, from, to, blocks))));
-        }
-        workUnits.runAll(units);
-        return List.copyOf(selections);
+        return workUnits.gate(requests, (request, kvHead, from, to, blocks) ->
+                withScratch(s -> new BlockGate(s).run(request, kvHead, from, to, blocks)));
     }
 
     @Override
