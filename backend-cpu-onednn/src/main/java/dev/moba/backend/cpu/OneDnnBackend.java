@@ -10,6 +10,7 @@ import dev.moba.gating.GateRequest;
 import dev.moba.gating.Selection;
 import dev.moba.kv.HostKvCache;
 import dev.moba.merge.Partials;
+import dev.moba.merge.RowStates;
 import dev.moba.plan.AttendPlan;
 import dev.moba.backend.WorkUnits;
 import dev.moba.spi.Backend;
@@ -114,14 +115,9 @@ public final class OneDnnBackend implements Backend {
             AttentionShape shape = shape(cache.spec().dtype(), cache);
             Partials partials = Partials.empty(arena, plan.rows(), plan.layout().headDim());
             RowStates states = new RowStates(partials);
-            int qHeads = plan.layout().qHeads();
-            int group = plan.layout().groupSize();
             workUnits.split(plan.queries().tokens(), plan.layout().kvHeads(), (kvHead, from, to) -> units.add(() -> {
                 withWorker(w -> new TileAttention(w).run(plan, cache, shape, kvHead, from, to, states));
-                for (int t = from; t < to; t++) {
-                    int first = t * qHeads + kvHead * group;
-                    states.finish(first, first + group);
-                }
+                states.finish(kvHead, from, to, plan.layout().qHeads(), plan.layout().groupSize());
             }));
             results.add(partials);
         }

@@ -1,6 +1,7 @@
 package dev.moba.backend.cpu;
 
 import dev.moba.kv.HostKvCache;
+import dev.moba.merge.RowStates;
 import dev.moba.plan.AttendPlan;
 import dev.moba.plan.BlockTask;
 import dev.moba.tensor.DType;

@@ -2,6 +2,7 @@ package dev.moba.backend.java;
 
 import dev.moba.kv.HostKvCache;
 import dev.moba.kv.HostLayout;
+import dev.moba.merge.RowStates;
 import dev.moba.plan.AttendPlan;
 import dev.moba.plan.BlockTask;
 import dev.moba.tensor.DType;
@@ -32,7 +33,7 @@ final class BlockAttention {
     }
 
     /** Processes the rows of tokens {@code [tokenFrom, tokenTo)} of kv head {@code kvHead}. */
-    void run(AttendPlan plan, HostKvCache cache, int kvHead, int tokenFrom, int tokenTo, RowAccumulators acc) {
+    void run(AttendPlan plan, HostKvCache cache, int kvHead, int tokenFrom, int tokenTo, RowStates states) {
         int qHeads = plan.layout().qHeads();
         int dim = plan.layout().headDim();
         scratch.ensure(dim, cache.paddedBlock(), cache.paddedDim());
@@ -46,13 +47,13 @@ final class BlockAttention {
             BlockView block = view(cache, task.block(), kvHead);
             for (int start = lo; start < hi; start += Scratch.TILE_ROWS) {
                 int count = Math.min(Scratch.TILE_ROWS, hi - start);
-                tile(plan, cache, block, task, start, count, acc);
+                tile(plan, cache, block, task, start, count, states);
             }
         }
     }
 
     private void tile(AttendPlan plan, HostKvCache cache, BlockView block, BlockTask task, int start, int count,
-                      RowAccumulators acc) {
+                      RowStates states) {
         int qHeads = plan.layout().qHeads();
         int dim = plan.layout().headDim();
         int[] rows = task.rows();
@@ -82,7 +83,7 @@ final class BlockAttention {
         MatMul.multiply(scores, lds, padded, cols, block.segment, block.valuesOffset, cache.paddedDim(), ldo,
                 outputs, ldo);
         for (int i = 0; i < count; i++) {
-            acc.add(rows[start + i], scratch.rowMax[i], scratch.rowSum[i], outputs, i * ldo);
+            states.add(rows[start + i], scratch.rowMax[i], scratch.rowSum[i], outputs, i * ldo);
         }
     }
 

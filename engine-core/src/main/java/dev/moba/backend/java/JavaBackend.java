@@ -4,6 +4,7 @@ import dev.moba.gating.GateRequest;
 import dev.moba.gating.Selection;
 import dev.moba.kv.HostKvCache;
 import dev.moba.merge.Partials;
+import dev.moba.merge.RowStates;
 import dev.moba.plan.AttendPlan;
 import dev.moba.backend.WorkUnits;
 import dev.moba.spi.Backend;
@@ -59,11 +60,10 @@ public final class JavaBackend implements Backend {
                         + plan.cache().getClass().getName());
             }
             Partials partials = Partials.empty(arena, plan.rows(), plan.layout().headDim());
-            RowAccumulators acc = new RowAccumulators(partials);
-            int qHeads = plan.layout().qHeads();
+            RowStates states = new RowStates(partials);
             workUnits.split(plan.queries().tokens(), plan.layout().kvHeads(), (kvHead, from, to) -> units.add(() -> {
-                withScratch(s -> new BlockAttention(s).run(plan, cache, kvHead, from, to, acc));
-                finishRows(acc, kvHead, from, to, qHeads, plan.layout().groupSize());
+                withScratch(s -> new BlockAttention(s).run(plan, cache, kvHead, from, to, states));
+                states.finish(kvHead, from, to, plan.layout().qHeads(), plan.layout().groupSize());
             }));
             results.add(partials);
         }
@@ -77,13 +77,6 @@ public final class JavaBackend implements Backend {
         allScratches.forEach(Scratch::close);
         allScratches.clear();
         scratches.clear();
-    }
-
-    private static void finishRows(RowAccumulators acc, int kvHead, int from, int to, int qHeads, int group) {
-        for (int t = from; t < to; t++) {
-            int first = t * qHeads + kvHead * group;
-            acc.finish(first, first + group);
-        }
     }
 
     private void withScratch(Consumer<Scratch> work) {
