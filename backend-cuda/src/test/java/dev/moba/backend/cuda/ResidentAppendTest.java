@@ -17,7 +17,8 @@ import org.junit.jupiter.params.provider.MethodSource;
  * The resident append (keys and values already on the device, stored into their blocks in one pass that also
  * freezes the means of the blocks it seals) stores every token exactly and writes each sealed block's mean as the
  * host computes it: the keys summed in double in token order, divided once, rounded to fp32, bit for bit. Appends
- * come in parts that split blocks, so a block's earlier keys are read back from the cache for its mean.
+ * come in parts that split blocks, so a block's earlier keys are read back from the cache for its mean. Rows that
+ * are not a multiple of 8 bytes take the general append kernel and a separate means pass, with the same result.
  */
 @RequiresGpu
 class ResidentAppendTest {
@@ -29,7 +30,9 @@ class ResidentAppendTest {
                 new Case(DType.BF16, 2, 64, 256, new int[] {300, 900}, 1),
                 new Case(DType.FP16, 2, 32, 64, new int[] {64, 130, 1}, 2),
                 new Case(DType.FP32, 1, 128, 100, new int[] {1, 250, 149}, 3),
-                new Case(DType.BF16, 1, 8, 4096, new int[] {5000, 3192}, 4)).map(Arguments::of);
+                new Case(DType.BF16, 1, 8, 4096, new int[] {5000, 3192}, 4),
+                // Rows of 6 bytes: the general append kernel and a separate means pass.
+                new Case(DType.BF16, 1, 3, 64, new int[] {100, 50}, 5)).map(Arguments::of);
     }
 
     @ParameterizedTest(name = "{0}")
