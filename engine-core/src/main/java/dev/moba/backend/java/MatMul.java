@@ -20,8 +20,8 @@ import jdk.incubator.vector.VectorSpecies;
  * <p>Each tile method is written out in full, with no helper calls: the JIT must inline every vector operation of
  * a kernel to keep its accumulators in registers, and a 6x4 kernel that stored through small helper methods ran
  * five times slower. Each step addresses {@code B} as a linear function of the loop counter rather than through a
- * second induction variable, so the JIT can drop the segment's per-load bounds checks (about 5% of the 6x4 kernel on
- * the AVX-512 host measured).
+ * second induction variable, so the JIT can drop the segment's per-load bounds checks: a one-core 32K prefill on the
+ * AVX-512 host measured 9% faster.
  */
 final class MatMul {
 
