@@ -2,6 +2,11 @@ package dev.moba.backend;
 
 import dev.moba.gating.GateRequest;
 import dev.moba.gating.Selection;
+import dev.moba.kv.HostKvCache;
+import dev.moba.merge.Partials;
+import dev.moba.merge.RowStates;
+import dev.moba.plan.AttendPlan;
+import java.lang.foreign.Arena;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.ForkJoinPool;
@@ -74,6 +79,32 @@ public final class WorkUnits implements AutoCloseable {
     }
 
     /**
+     * The partials of {@code plans}, in {@code arena}: each plan's rows cut into units as {@link #split} cuts them,
+     * every unit run through {@link #runAll} by {@code attend}, which folds its rows' blocks into the plan's
+     * {@link RowStates}, then normalised. A plan whose cache is not a {@link HostKvCache} is refused before any
+     * unit runs, naming {@code backend}.
+     */
+    public List<Partials> attend(List<AttendPlan> plans, Arena arena, String backend, AttendUnit attend) {
+        List<Partials> results = new ArrayList<>(plans.size());
+        List<Runnable> units = new ArrayList<>();
+        for (AttendPlan plan : plans) {
+            if (!(plan.cache() instanceof HostKvCache cache)) {
+                throw new IllegalArgumentException("the " + backend + " backend cannot read a cache of type "
+                        + plan.cache().getClass().getName());
+            }
+            Partials partials = Partials.empty(arena, plan.rows(), plan.layout().headDim());
+            RowStates states = new RowStates(partials);
+            split(plan.queries().tokens(), plan.layout().kvHeads(), (kvHead, from, to) -> units.add(() -> {
+                attend.run(plan, cache, kvHead, from, to, states);
+                states.finish(kvHead, from, to, plan.layout().qHeads(), plan.layout().groupSize());
+            }));
+            results.add(partials);
+        }
+        runAll(units);
+        return List.copyOf(results);
+    }
+
+    /**
      * Runs every unit and returns when all are done, failed or not; then the first failure is rethrown. When there are no more units
      * than workers (a decode step), the caller runs one of them itself rather than wait idle: one worker fewer to
      * wake, which is a good part of such a small call's time.
@@ -122,6 +153,12 @@ public final class WorkUnits implements AutoCloseable {
     @FunctionalInterface
     public interface GateUnit {
         void run(GateRequest request, int kvHead, int tokenFrom, int tokenTo, int[] blocks);
+    }
+
+    /** One unit of {@link #attend}: the rows of tokens {@code [tokenFrom, tokenTo)} of one kv head of a plan. */
+    @FunctionalInterface
+    public interface AttendUnit {
+        void run(AttendPlan plan, HostKvCache cache, int kvHead, int tokenFrom, int tokenTo, RowStates states);
     }
 
     /** Receives the units of {@link #split}. */

@@ -10,7 +10,6 @@ import dev.moba.gating.GateRequest;
 import dev.moba.gating.Selection;
 import dev.moba.kv.HostKvCache;
 import dev.moba.merge.Partials;
-import dev.moba.merge.RowStates;
 import dev.moba.plan.AttendPlan;
 import dev.moba.backend.WorkUnits;
 import dev.moba.spi.Backend;
@@ -19,7 +18,6 @@ import dev.moba.spi.KvCache;
 import dev.moba.spi.KvSpec;
 import dev.moba.tensor.DType;
 import java.lang.foreign.Arena;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
 import java.util.concurrent.ConcurrentLinkedDeque;
@@ -105,29 +103,15 @@ public final class OneDnnBackend implements Backend {
 
     @Override
     public List<Partials> attend(List<AttendPlan> plans, Arena arena) {
-        List<Partials> results = new ArrayList<>(plans.size());
-        List<Runnable> units = new ArrayList<>();
-        for (AttendPlan plan : plans) {
-            if (!(plan.cache() instanceof HostKvCache cache)) {
-                throw new IllegalArgumentException("the onednn backend cannot read a cache of type "
-                        + plan.cache().getClass().getName());
-            }
-            AttentionShape shape = shape(cache.spec().dtype(), cache);
-            Partials partials = Partials.empty(arena, plan.rows(), plan.layout().headDim());
-            RowStates states = new RowStates(partials);
-            workUnits.split(plan.queries().tokens(), plan.layout().kvHeads(), (kvHead, from, to) -> units.add(() -> {
-                withWorker(w -> new TileAttention(w).run(plan, cache, shape, kvHead, from, to, states));
-                states.finish(kvHead, from, to, plan.layout().qHeads(), plan.layout().groupSize());
-            }));
-            results.add(partials);
-        }
         long start = System.nanoTime();
-        workUnits.runAll(units);
+        List<Partials> results = workUnits.attend(plans, arena, OneDnnBackendProvider.ID,
+                (plan, cache, kvHead, from, to, states) -> withWorker(w -> new TileAttention(w)
+                        .run(plan, cache, shape(cache.spec().dtype(), cache), kvHead, from, to, states)));
         if (LOG.isDebugEnabled()) {
             LOG.debug("attend: {} query-key pairs in {} ms", plans.stream().mapToLong(AttendPlan::attendedPairs).sum(),
                     String.format(Locale.ROOT, "%.1f", (System.nanoTime() - start) / 1e6));
         }
-        return List.copyOf(results);
+        return results;
     }
 
     @Override

@@ -4,7 +4,6 @@ import dev.moba.gating.GateRequest;
 import dev.moba.gating.Selection;
 import dev.moba.kv.HostKvCache;
 import dev.moba.merge.Partials;
-import dev.moba.merge.RowStates;
 import dev.moba.plan.AttendPlan;
 import dev.moba.backend.WorkUnits;
 import dev.moba.spi.Backend;
@@ -12,7 +11,6 @@ import dev.moba.spi.BackendOptions;
 import dev.moba.spi.KvCache;
 import dev.moba.spi.KvSpec;
 import java.lang.foreign.Arena;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.ConcurrentLinkedDeque;
 import java.util.function.Consumer;
@@ -52,23 +50,8 @@ public final class JavaBackend implements Backend {
 
     @Override
     public List<Partials> attend(List<AttendPlan> plans, Arena arena) {
-        List<Partials> results = new ArrayList<>(plans.size());
-        List<Runnable> units = new ArrayList<>();
-        for (AttendPlan plan : plans) {
-            if (!(plan.cache() instanceof HostKvCache cache)) {
-                throw new IllegalArgumentException("the java backend cannot read a cache of type "
-                        + plan.cache().getClass().getName());
-            }
-            Partials partials = Partials.empty(arena, plan.rows(), plan.layout().headDim());
-            RowStates states = new RowStates(partials);
-            workUnits.split(plan.queries().tokens(), plan.layout().kvHeads(), (kvHead, from, to) -> units.add(() -> {
-                withScratch(s -> new BlockAttention(s).run(plan, cache, kvHead, from, to, states));
-                states.finish(kvHead, from, to, plan.layout().qHeads(), plan.layout().groupSize());
-            }));
-            results.add(partials);
-        }
-        workUnits.runAll(units);
-        return List.copyOf(results);
+        return workUnits.attend(plans, arena, JavaBackendProvider.ID, (plan, cache, kvHead, from, to, states) ->
+                withScratch(s -> new BlockAttention(s).run(plan, cache, kvHead, from, to, states)));
     }
 
     @Override
