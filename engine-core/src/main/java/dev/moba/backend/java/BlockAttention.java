@@ -16,7 +16,8 @@ import jdk.incubator.vector.VectorOperators;
 /**
  * Runs the block tasks of one kv head of a plan, for the query tokens in a given range, on one thread.
  *
- * <p>For each block and each tile of up to {@link Scratch#TILE_ROWS} query rows that read it: gather the rows,
+ * <p>For each block: pack the keys and values the range's rows read ({@link PackedMatrix}); then for each tile of up
+ * to {@link Scratch#TILE_ROWS} query rows that read it: gather the rows,
  * compute their scores against the block's keys ({@link MatMul}), mask keys past each row's position
  * in a causal block, exponentiate against the row maximum, multiply by the block's values ({@link MatMul}) and fold
  * the result into the rows' running softmax state. The work is {@code 4 * headDim} flops per query-key pair on
@@ -44,20 +45,26 @@ final class BlockAttention {
             if (lo == hi) {
                 continue;
             }
-            BlockView block = view(cache, task.block(), kvHead);
+            pack(cache, task.block(), kvHead, HostLayout.padColumns(keys(plan, cache, task, rows[hi - 1])));
             for (int start = lo; start < hi; start += Scratch.TILE_ROWS) {
                 int count = Math.min(Scratch.TILE_ROWS, hi - start);
-                tile(plan, cache, block, task, start, count, states);
+                tile(plan, cache, task, start, count, states);
             }
         }
     }
 
-    private void tile(AttendPlan plan, HostKvCache cache, BlockView block, BlockTask task, int start, int count,
-                      RowStates states) {
+    /** Keys of the task's block that query row {@code row} sees: all of them, or its causal prefix. */
+    private static int keys(AttendPlan plan, HostKvCache cache, BlockTask task, int row) {
+        int blockSize = cache.spec().blockSize();
+        return task.causal()
+                ? plan.firstPosition() + row / plan.layout().qHeads() - task.block() * blockSize + 1
+                : blockSize;
+    }
+
+    private void tile(AttendPlan plan, HostKvCache cache, BlockTask task, int start, int count, RowStates states) {
         int qHeads = plan.layout().qHeads();
         int dim = plan.layout().headDim();
         int[] rows = task.rows();
-        int blockStart = task.block() * cache.spec().blockSize();
         // Whole register tiles only: the kernel's single-row fallback runs several times slower per row than the
         // few zero rows that pad the last tile.
         int padded = (count + MatMul.TILE_ROWS - 1) / MatMul.TILE_ROWS * MatMul.TILE_ROWS;
@@ -65,23 +72,19 @@ final class BlockAttention {
         gather(plan.queries(), rows, start, count, dim, queries);
         Arrays.fill(queries, count * dim, padded * dim, 0f);
 
-        int keys = task.causal()
-                ? plan.firstPosition() + rows[start + count - 1] / qHeads - blockStart + 1
-                : cache.spec().blockSize();
+        int keys = keys(plan, cache, task, rows[start + count - 1]);
         int cols = HostLayout.padColumns(keys);
         int lds = cache.paddedBlock();
         float[] scores = scratch.scores;
-        MatMul.multiply(queries, dim, padded, dim, block.segment, block.keysOffset, cache.paddedBlock(), cols,
-                scores, lds);
+        MatMul.multiply(queries, dim, padded, dim, scratch.keys, cols, scores, lds);
 
         for (int i = 0; i < count; i++) {
-            int limit = task.causal() ? plan.firstPosition() + rows[start + i] / qHeads - blockStart + 1 : keys;
+            int limit = task.causal() ? keys(plan, cache, task, rows[start + i]) : keys;
             softmaxRow(scores, i * lds, limit, cols, plan.scale(), i);
         }
         int ldo = HostLayout.padColumns(dim);
         float[] outputs = scratch.outputs;
-        MatMul.multiply(scores, lds, padded, cols, block.segment, block.valuesOffset, cache.paddedDim(), ldo,
-                outputs, ldo);
+        MatMul.multiply(scores, lds, padded, cols, scratch.values, ldo, outputs, ldo);
         for (int i = 0; i < count; i++) {
             states.add(rows[start + i], scratch.rowMax[i], scratch.rowSum[i], outputs, i * ldo);
         }
@@ -126,25 +129,17 @@ final class BlockAttention {
         }
     }
 
-    /** The block's keys and values for one kv head, decoded to fp32 when stored narrower. */
-    private BlockView view(HostKvCache cache, int b, int kvHead) {
+    /**
+     * Packs the first {@code cols} keys of block {@code b}, kv head {@code kvHead}, and their values, widened to
+     * fp32, into the scratch's matrices: {@code K^T [headDim][cols]} and {@code V [cols][headDim]}.
+     */
+    private void pack(HostKvCache cache, int b, int kvHead, int cols) {
         MemorySegment stored = cache.block(b);
         DType dtype = cache.spec().dtype();
-        if (dtype == DType.FP32) {
-            return new BlockView(stored, cache.keysOffset(kvHead), cache.valuesOffset(kvHead));
-        }
-        long keyElems = (long) cache.spec().headDim() * cache.paddedBlock();
-        long valueElems = (long) cache.paddedBlock() * cache.paddedDim();
-        MemorySegment decoded = scratch.decodeBuffer((keyElems + valueElems) * Float.BYTES);
-        long keyBase = cache.keysOffset(kvHead) / dtype.bytes();
-        long valueBase = cache.valuesOffset(kvHead) / dtype.bytes();
-        for (long i = 0; i < keyElems; i++) {
-            decoded.setAtIndex(F32, i, dtype.get(stored, keyBase + i));
-        }
-        for (long i = 0; i < valueElems; i++) {
-            decoded.setAtIndex(F32, keyElems + i, dtype.get(stored, valueBase + i));
-        }
-        return new BlockView(decoded, 0, keyElems * Float.BYTES);
+        int dim = cache.spec().headDim();
+        scratch.keys.pack(stored, cache.keysOffset(kvHead) / dtype.bytes(), cache.paddedBlock(), dim, cols, dtype);
+        scratch.values.pack(stored, cache.valuesOffset(kvHead) / dtype.bytes(), cache.paddedDim(), cols,
+                HostLayout.padColumns(dim), dtype);
     }
 
     static int lowerBound(int[] sorted, int key) {
@@ -157,6 +152,4 @@ final class BlockAttention {
         }
         return lo;
     }
-
-    private record BlockView(MemorySegment segment, long keysOffset, long valuesOffset) {}
 }

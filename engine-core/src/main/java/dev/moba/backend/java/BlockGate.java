@@ -4,13 +4,15 @@ import dev.moba.gating.GateRequest;
 import dev.moba.gating.TopK;
 import dev.moba.kv.HostLayout;
 import dev.moba.kv.SummaryTable;
+import dev.moba.tensor.DType;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.util.Arrays;
 
 /**
  * Gates the query rows of one kv head's group, for the tokens in a given range, on one thread: scores a tile of
- * queries against every candidate block mean at once ({@link MatMul} against the transposed summary table), then
+ * queries against every candidate block mean at once ({@link MatMul} against the transposed summary table, packed
+ * once per range), then
  * keeps each row's best {@code picks} among the blocks before its own ({@link TopK}). Costs
  * {@code 2 * headDim} flops per (row, block) pair.
  */
@@ -37,6 +39,11 @@ final class BlockGate {
         float[] tile = scratch.queries;
         float[] scores = scratch.scores;
         int lds = summaries.capacity();
+        int candidatesOfRange = (request.firstPosition() + tokenTo - 1) / request.blockSize();
+        if (candidatesOfRange > 0) {
+            scratch.keys.pack(summaries.segment(), summaries.headOffset(kvHead) / Float.BYTES, lds, dim,
+                    HostLayout.padColumns(candidatesOfRange), DType.FP32);
+        }
         // Tiles count rows (token, head of the group), not tokens: a group may be larger than a tile.
         int endRow = tokenTo * group;
         for (int r0 = tokenFrom * group; r0 < endRow; r0 += Scratch.TILE_ROWS) {
@@ -58,8 +65,8 @@ final class BlockGate {
             // Zero rows up to whole register tiles, as in block attention.
             int padded = (rows + MatMul.TILE_ROWS - 1) / MatMul.TILE_ROWS * MatMul.TILE_ROWS;
             Arrays.fill(tile, rows * dim, padded * dim, 0f);
-            MatMul.multiply(tile, dim, padded, dim, summaries.segment(), summaries.headOffset(kvHead), lds,
-                    HostLayout.padColumns(candidatesOfLast), scores, lds);
+            MatMul.multiply(tile, dim, padded, dim, scratch.keys, HostLayout.padColumns(candidatesOfLast), scores,
+                    lds);
             for (int i = 0; i < rows; i++) {
                 int t = (r0 + i) / group;
                 int h = kvHead * group + (r0 + i) % group;

@@ -7,21 +7,21 @@ import jdk.incubator.vector.VectorSpecies;
 
 /**
  * The one dense kernel of the Java backend: {@code C[rows][cols] = A[rows][inner] * B[inner][cols]} in fp32, with
- * {@code A} and {@code C} on the heap and {@code B} in a memory segment (a KV block or the summary table).
+ * {@code A} and {@code C} row-major on the heap and {@code B} packed into panels ({@link PackedMatrix}).
  *
  * <p>Register-blocked: a tile of 6 rows of {@code C} stays in registers while a slice of {@code inner} runs, each
- * step broadcasting 6 elements of {@code A} against vector loads of {@code B}. The tile is 4 vectors wide where the
- * hardware has 32 vector registers (512-bit vectors: 24 accumulators) and 2 where it has 16 (AVX2: 12
- * accumulators; a wider tile there spills). {@code inner} runs in slices of {@link #INNER_SLICE}, and columns
- * outside rows, so the panel of {@code B} a tile reads stays in L1 across all row tiles; the tiles of later slices
- * add to {@code C}. {@code cols} must be a multiple of the vector length (host layouts pad rows to 16 floats for
- * that reason).
+ * step broadcasting 6 elements of {@code A} against vector loads of one row of a panel. The tile is 4 vectors wide
+ * where the hardware has 32 vector registers (512-bit vectors: 24 accumulators) and 2 where it has 16 (AVX2: 12
+ * accumulators; a wider tile there spills). {@code inner} runs in slices of {@link #INNER_SLICE}, and panels outside
+ * rows, so the part of a panel the tiles read stays in L1 across all row tiles; the tiles of later slices add to
+ * {@code C}. {@code cols} must be a multiple of the vector length (host layouts pad rows to 16 floats for that
+ * reason).
  *
  * <p>Each tile method is written out in full, with no helper calls: the JIT must inline every vector operation of
  * a kernel to keep its accumulators in registers, and a 6x4 kernel that stored through small helper methods ran
- * five times slower. Each step addresses {@code B} as a linear function of the loop counter rather than through a
- * second induction variable, so the JIT can drop the segment's per-load bounds checks: a one-core 32K prefill on the
- * AVX-512 host measured 9% faster.
+ * five times slower. A panel row is {@link #PANEL} floats, a constant, so every load of a step is at a
+ * constant offset from one index the JIT can prove in bounds before the loop; panels are 64-byte aligned, so no
+ * vector load straddles two cache lines (a heap array cannot promise that, and its loads measured a third slower).
  */
 final class MatMul {
 
@@ -36,8 +36,11 @@ final class MatMul {
      * not fit L1; 2-vector tiles run {@code inner} whole, which measured faster on AVX2.
      */
     static final int INNER_SLICE = TILE_VECTORS == 4 ? 128 : Integer.MAX_VALUE;
-    private static final ByteOrder ORDER = ByteOrder.nativeOrder();
+    /** Columns per panel of {@link PackedMatrix}: the width of the widest register tile. */
+    static final int PANEL = TILE_VECTORS * LANES;
+    private static final long PANEL_BYTES = (long) PANEL * Float.BYTES;
     private static final long VECTOR_BYTES = (long) LANES * Float.BYTES;
+    private static final ByteOrder ORDER = ByteOrder.nativeOrder();
 
     private MatMul() {}
 
@@ -47,62 +50,64 @@ final class MatMul {
     }
 
     /**
-     * Overwrites {@code c} with {@code a * b}.
+     * Overwrites {@code c} with {@code a * b}, for the first {@code inner} rows and {@code cols} columns of {@code b}.
      *
      * @param a     row-major, row stride {@code lda}
-     * @param b     row-major at byte offset {@code bOffset}, row stride {@code ldb} elements
-     * @param cols  columns of {@code b} and {@code c}; a multiple of {@link #LANES}
+     * @param inner at most {@code b.rows()}
+     * @param cols  a multiple of {@link #LANES}, at most {@code b.cols()}
      * @param c     row-major, row stride {@code ldc}
      */
-    static void multiply(float[] a, int lda, int rows, int inner, MemorySegment b, long bOffset, int ldb, int cols,
-                         float[] c, int ldc) {
-        if (cols % LANES != 0) {
-            throw new IllegalArgumentException("cols " + cols + " is not a multiple of " + LANES);
+    static void multiply(float[] a, int lda, int rows, int inner, PackedMatrix b, int cols, float[] c, int ldc) {
+        if (cols % LANES != 0 || cols > b.cols() || inner > b.rows()) {
+            throw new IllegalArgumentException("a product of " + inner + " x " + cols + " (cols a multiple of "
+                    + LANES + ") does not fit a packed matrix of " + b.rows() + " x " + b.cols());
         }
-        long rowBytes = (long) ldb * Float.BYTES;
         int k0 = 0;
         do {
             int slice = Math.min(INNER_SLICE, inner - k0);
-            multiplySlice(a, lda, k0, rows, slice, b, bOffset + k0 * rowBytes, rowBytes, cols, c, ldc, k0 > 0);
+            multiplySlice(a, lda, k0, rows, slice, b, cols, c, ldc, k0 > 0);
             k0 += slice;
         } while (k0 < inner);
     }
 
-    /** {@code C} (+)= {@code A[:, k0 .. k0 + inner) * B}, where {@code b} is already at row {@code k0}. */
-    private static void multiplySlice(float[] a, int lda, int k0, int rows, int inner, MemorySegment b, long bOffset,
-                                      long rowBytes, int cols, float[] c, int ldc, boolean accumulate) {
+    /** {@code C} (+)= {@code A[:, k0 .. k0 + inner) * B[k0 .. k0 + inner)}. */
+    private static void multiplySlice(float[] a, int lda, int k0, int rows, int inner, PackedMatrix packed, int cols,
+                                      float[] c, int ldc, boolean accumulate) {
+        MemorySegment b = packed.data();
+        long panelBytes = (long) packed.rows() * PANEL_BYTES;
         int wideRows = rows - rows % TILE_ROWS;
-        int col = 0;
-        if (TILE_VECTORS == 4) {
-            for (; col + 4 * LANES <= cols; col += 4 * LANES) {
-                long p = bOffset + (long) col * Float.BYTES;
+        for (int col = 0; col < cols; col += PANEL) {
+            long p = col / PANEL * panelBytes + k0 * PANEL_BYTES;
+            int vectors = Math.min(PANEL, cols - col) / LANES;
+            int v = 0;
+            if (vectors == 4) {
                 for (int r = 0; r < wideRows; r += TILE_ROWS) {
-                    tile6x4(a, r * lda + k0, lda, inner, b, p, rowBytes, c, r * ldc + col, ldc, accumulate);
+                    tile6x4(a, r * lda + k0, lda, inner, b, p, c, r * ldc + col, ldc, accumulate);
+                }
+                v = 4;
+            }
+            for (; v + 2 <= vectors; v += 2) {
+                for (int r = 0; r < wideRows; r += TILE_ROWS) {
+                    tile6x2(a, r * lda + k0, lda, inner, b, p + v * VECTOR_BYTES, c, r * ldc + col + v * LANES, ldc,
+                            accumulate);
                 }
             }
-        }
-        for (; col + 2 * LANES <= cols; col += 2 * LANES) {
-            long p = bOffset + (long) col * Float.BYTES;
-            for (int r = 0; r < wideRows; r += TILE_ROWS) {
-                tile6x2(a, r * lda + k0, lda, inner, b, p, rowBytes, c, r * ldc + col, ldc, accumulate);
+            for (; v < vectors; v++) {
+                for (int r = 0; r < wideRows; r += TILE_ROWS) {
+                    tile6x1(a, r * lda + k0, lda, inner, b, p + v * VECTOR_BYTES, c, r * ldc + col + v * LANES, ldc,
+                            accumulate);
+                }
             }
-        }
-        for (; col < cols; col += LANES) {
-            long p = bOffset + (long) col * Float.BYTES;
-            for (int r = 0; r < wideRows; r += TILE_ROWS) {
-                tile6x1(a, r * lda + k0, lda, inner, b, p, rowBytes, c, r * ldc + col, ldc, accumulate);
-            }
-        }
-        for (int r = wideRows; r < rows; r++) {
-            for (col = 0; col < cols; col += LANES) {
-                tile1x1(a, r * lda + k0, inner, b, bOffset + (long) col * Float.BYTES, rowBytes, c, r * ldc + col,
-                        accumulate);
+            for (int r = wideRows; r < rows; r++) {
+                for (v = 0; v < vectors; v++) {
+                    tile1x1(a, r * lda + k0, inner, b, p + v * VECTOR_BYTES, c, r * ldc + col + v * LANES, accumulate);
+                }
             }
         }
     }
 
-    private static void tile6x4(float[] a, int a0, int lda, int inner, MemorySegment b, long p, long rowBytes,
-                                float[] c, int o, int ldc, boolean accumulate) {
+    private static void tile6x4(float[] a, int a0, int lda, int inner, MemorySegment b, long p, float[] c,
+                                int o, int ldc, boolean accumulate) {
         FloatVector zero = FloatVector.zero(SPECIES);
         FloatVector c00 = accumulate ? FloatVector.fromArray(SPECIES, c, o) : zero;
         FloatVector c01 = accumulate ? FloatVector.fromArray(SPECIES, c, o + 1 * LANES) : zero;
@@ -129,7 +134,7 @@ final class MatMul {
         FloatVector c52 = accumulate ? FloatVector.fromArray(SPECIES, c, o + 5 * ldc + 2 * LANES) : zero;
         FloatVector c53 = accumulate ? FloatVector.fromArray(SPECIES, c, o + 5 * ldc + 3 * LANES) : zero;
         for (int k = 0; k < inner; k++) {
-            long row = p + k * rowBytes;
+            long row = p + k * PANEL_BYTES;
             FloatVector b0 = FloatVector.fromMemorySegment(SPECIES, b, row, ORDER);
             FloatVector b1 = FloatVector.fromMemorySegment(SPECIES, b, row + VECTOR_BYTES, ORDER);
             FloatVector b2 = FloatVector.fromMemorySegment(SPECIES, b, row + 2 * VECTOR_BYTES, ORDER);
@@ -191,8 +196,8 @@ final class MatMul {
         c53.intoArray(c, o + 5 * ldc + 3 * LANES);
     }
 
-    private static void tile6x2(float[] a, int a0, int lda, int inner, MemorySegment b, long p, long rowBytes,
-                                float[] c, int o, int ldc, boolean accumulate) {
+    private static void tile6x2(float[] a, int a0, int lda, int inner, MemorySegment b, long p, float[] c,
+                                int o, int ldc, boolean accumulate) {
         FloatVector zero = FloatVector.zero(SPECIES);
         FloatVector c00 = accumulate ? FloatVector.fromArray(SPECIES, c, o) : zero;
         FloatVector c01 = accumulate ? FloatVector.fromArray(SPECIES, c, o + 1 * LANES) : zero;
@@ -207,7 +212,7 @@ final class MatMul {
         FloatVector c50 = accumulate ? FloatVector.fromArray(SPECIES, c, o + 5 * ldc) : zero;
         FloatVector c51 = accumulate ? FloatVector.fromArray(SPECIES, c, o + 5 * ldc + 1 * LANES) : zero;
         for (int k = 0; k < inner; k++) {
-            long row = p + k * rowBytes;
+            long row = p + k * PANEL_BYTES;
             FloatVector b0 = FloatVector.fromMemorySegment(SPECIES, b, row, ORDER);
             FloatVector b1 = FloatVector.fromMemorySegment(SPECIES, b, row + VECTOR_BYTES, ORDER);
             FloatVector x = FloatVector.broadcast(SPECIES, a[a0 + k]);
@@ -243,8 +248,8 @@ final class MatMul {
         c51.intoArray(c, o + 5 * ldc + 1 * LANES);
     }
 
-    private static void tile6x1(float[] a, int a0, int lda, int inner, MemorySegment b, long p, long rowBytes,
-                                float[] c, int o, int ldc, boolean accumulate) {
+    private static void tile6x1(float[] a, int a0, int lda, int inner, MemorySegment b, long p, float[] c,
+                                int o, int ldc, boolean accumulate) {
         FloatVector zero = FloatVector.zero(SPECIES);
         FloatVector c00 = accumulate ? FloatVector.fromArray(SPECIES, c, o) : zero;
         FloatVector c10 = accumulate ? FloatVector.fromArray(SPECIES, c, o + 1 * ldc) : zero;
@@ -253,7 +258,7 @@ final class MatMul {
         FloatVector c40 = accumulate ? FloatVector.fromArray(SPECIES, c, o + 4 * ldc) : zero;
         FloatVector c50 = accumulate ? FloatVector.fromArray(SPECIES, c, o + 5 * ldc) : zero;
         for (int k = 0; k < inner; k++) {
-            long row = p + k * rowBytes;
+            long row = p + k * PANEL_BYTES;
             FloatVector b0 = FloatVector.fromMemorySegment(SPECIES, b, row, ORDER);
             FloatVector x = FloatVector.broadcast(SPECIES, a[a0 + k]);
             c00 = b0.fma(x, c00);
@@ -276,12 +281,12 @@ final class MatMul {
         c50.intoArray(c, o + 5 * ldc);
     }
 
-    private static void tile1x1(float[] a, int a0, int inner, MemorySegment b, long p, long rowBytes, float[] c,
-                                int o, boolean accumulate) {
+    private static void tile1x1(float[] a, int a0, int inner, MemorySegment b, long p, float[] c, int o,
+                                boolean accumulate) {
         FloatVector zero = FloatVector.zero(SPECIES);
         FloatVector c00 = accumulate ? FloatVector.fromArray(SPECIES, c, o) : zero;
         for (int k = 0; k < inner; k++) {
-            long row = p + k * rowBytes;
+            long row = p + k * PANEL_BYTES;
             FloatVector b0 = FloatVector.fromMemorySegment(SPECIES, b, row, ORDER);
             FloatVector x = FloatVector.broadcast(SPECIES, a[a0 + k]);
             c00 = b0.fma(x, c00);

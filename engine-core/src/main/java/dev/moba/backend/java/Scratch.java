@@ -1,12 +1,9 @@
 package dev.moba.backend.java;
 
-import java.lang.foreign.Arena;
-import java.lang.foreign.MemorySegment;
-
 /**
  * Working memory of one worker thread: a tile of gathered queries, its score/probability rows, its output rows,
- * and an fp32 copy of one block head for storage types other than fp32. Buffers grow on demand and are reused
- * across calls; the off-heap part is freed by {@link #close()}.
+ * and one block head packed for the kernel. Buffers grow on demand and are reused across calls; the off-heap part
+ * is freed by {@link #close()}.
  */
 final class Scratch implements AutoCloseable {
 
@@ -22,8 +19,9 @@ final class Scratch implements AutoCloseable {
     final float[] rowMax = new float[TILE_ROWS];
     final float[] rowSum = new float[TILE_ROWS];
     float[] topWork = new float[0];
-    private Arena decodedArena = Arena.ofShared();
-    private MemorySegment decoded = MemorySegment.NULL;
+    /** The right-hand matrices of the kernel: a block's keys (or the block means), and its values. */
+    final PackedMatrix keys = new PackedMatrix();
+    final PackedMatrix values = new PackedMatrix();
 
     void ensure(int dim, int paddedCols, int paddedDim) {
         if (queries.length < TILE_ROWS * dim) queries = new float[TILE_ROWS * dim];
@@ -35,18 +33,9 @@ final class Scratch implements AutoCloseable {
         if (topWork.length < picks) topWork = new float[picks];
     }
 
-    /** An fp32 buffer of at least {@code bytes}; contents are overwritten by the caller. */
-    MemorySegment decodeBuffer(long bytes) {
-        if (decoded.byteSize() < bytes) {
-            decodedArena.close();
-            decodedArena = Arena.ofShared();
-            decoded = decodedArena.allocate(bytes, 64);
-        }
-        return decoded;
-    }
-
     @Override
     public void close() {
-        decodedArena.close();
+        keys.close();
+        values.close();
     }
 }
