@@ -15,7 +15,8 @@ import dev.moba.tensor.Tensor;
 import java.lang.foreign.Arena;
 
 /**
- * One layer of one document, fed either through the streaming engine (session actor, block shard, futures) or
+ * One layer of one document, fed either through the streaming engine (session actor, block shard, a blocking
+ * {@link Session#call}, as a model's forward pass on the JVM would call it) or
  * straight through the core ({@link MobaAttention}), on the same backend: the two sides of the overhead
  * benchmarks. Both write each chunk's output into a buffer they reuse ({@link OutputBuffer}), as a model writes into
  * its activation buffers: the engine through {@link LayerChunk#into}, the core through
@@ -72,8 +73,8 @@ sealed interface EnginePaths extends AutoCloseable {
 
         @Override
         public float forward(BenchData chunk) {
-            Tensor out = session.forward(LayerChunk.next(0, chunk.q(), chunk.k(), chunk.v())
-                    .into(output.of(chunk))).toCompletableFuture().join().output();
+            Tensor out = session.call(LayerChunk.next(0, chunk.q(), chunk.k(), chunk.v()).into(output.of(chunk)))
+                    .output();
             return out.get(out.tokens() - 1, 0, 0);
         }
 

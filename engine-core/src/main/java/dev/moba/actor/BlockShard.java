@@ -1,6 +1,5 @@
 package dev.moba.actor;
 
-import dev.moba.engine.LayerOutput;
 import dev.moba.engine.MemoryBudgetException;
 import dev.moba.memory.MemoryLedger;
 import dev.moba.memory.SlabArena;
@@ -21,7 +20,6 @@ import org.apache.pekko.actor.typed.javadsl.AbstractBehavior;
 import org.apache.pekko.actor.typed.javadsl.ActorContext;
 import org.apache.pekko.actor.typed.javadsl.Behaviors;
 import org.apache.pekko.actor.typed.javadsl.Receive;
-import org.apache.pekko.pattern.StatusReply;
 
 /**
  * Owns a contiguous range of KV blocks of one (session, layer) and runs its share of each chunk on the backend:
@@ -41,18 +39,8 @@ public final class BlockShard extends AbstractBehavior<BlockShard.Command> {
      * Appends, then attends; either part may be {@code null}. Answered with {@link Done} or {@link Failed}; a
      * failed append leaves the shard as it was, a failed attend after an append leaves the append in place for the
      * router to undo with {@link Truncate}.
-     *
-     * @param delivery where to send the output when this shard's partials are the chunk's whole answer (the router
-     *                 then only learns that it was sent), or {@code null}
      */
-    public record Run(long request, Append append, Attend attend, Delivery delivery, ActorRef<Reply> replyTo)
-            implements Command {}
-
-    /**
-     * The caller of a chunk that one shard answers alone, as decode steps are: the shard replies to it directly,
-     * which saves the answer a hop through the router.
-     */
-    public record Delivery(int layer, int position, ActorRef<StatusReply<LayerOutput>> replyTo, Tensor output) {}
+    public record Run(long request, Append append, Attend attend, ActorRef<Reply> replyTo) implements Command {}
 
     /** Keys and values of the next positions of the shard, {@code [n, kvHeads, headDim]}. */
     public record Append(Tensor k, Tensor v) {}
@@ -135,14 +123,6 @@ public final class BlockShard extends AbstractBehavior<BlockShard.Command> {
                 appended = true;
             }
             Partials result = run.attend() == null ? null : attend(run.attend());
-            if (run.delivery() != null && result != null) {
-                Delivery delivery = run.delivery();
-                var output = Outputs.copy(result, delivery.output(), run.attend().queries().tokens(),
-                        spec.layout().qHeads(), spec.layout().headDim());
-                delivery.replyTo().tell(StatusReply.success(new LayerOutput(delivery.layer(), delivery.position(),
-                        output)));
-                result = null;
-            }
             run.replyTo().tell(new Done(run.request(), spec.shard(), sealed, result));
         } catch (RuntimeException e) {
             run.replyTo().tell(new Failed(run.request(), spec.shard(), e, appended));

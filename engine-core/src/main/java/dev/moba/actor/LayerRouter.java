@@ -33,7 +33,6 @@ import java.util.TreeMap;
 import java.util.TreeSet;
 import java.util.function.Function;
 import org.apache.pekko.actor.typed.ActorRef;
-import org.apache.pekko.pattern.StatusReply;
 
 /**
  * The router's side of one layer of a session: the layer's length, the mean keys of its sealed blocks, and the
@@ -108,12 +107,11 @@ final class LayerRouter implements AutoCloseable {
     }
 
     /**
-     * Starts a validated chunk; the shards' replies go to {@code replies}. A chunk that one shard answers alone is
-     * answered by that shard, straight to {@code caller}.
+     * Starts a validated chunk; the shards' replies go to {@code replies}. The answer comes from the router once
+     * every reply is in, so a caller that hears it finds the session ready for its next chunk.
      */
-    Request begin(long id, LayerChunk chunk, ActorRef<BlockShard.Reply> replies,
-                  ActorRef<StatusReply<LayerOutput>> caller) {
-        return new Request(id, chunk, replies, caller);
+    Request begin(long id, LayerChunk chunk, ActorRef<BlockShard.Reply> replies) {
+        return new Request(id, chunk, replies);
     }
 
     /** Frees the summaries and scratch memory; the shards are closed by the session. */
@@ -146,7 +144,6 @@ final class LayerRouter implements AutoCloseable {
         private final long id;
         private final LayerChunk chunk;
         private final ActorRef<BlockShard.Reply> replies;
-        private final ActorRef<StatusReply<LayerOutput>> caller;
         private final int first;
         private final int tokens;
         private final int blocksBefore;
@@ -155,17 +152,14 @@ final class LayerRouter implements AutoCloseable {
         private final List<SealedBlock> sealed = new ArrayList<>();
         private final SortedMap<Integer, Partials> results = new TreeMap<>();
         private boolean attendSent;
-        private boolean delivered;
         private boolean rollingBack;
         private int awaiting;
         private RuntimeException failure;
 
-        private Request(long id, LayerChunk chunk, ActorRef<BlockShard.Reply> replies,
-                        ActorRef<StatusReply<LayerOutput>> caller) {
+        private Request(long id, LayerChunk chunk, ActorRef<BlockShard.Reply> replies) {
             this.id = id;
             this.chunk = chunk;
             this.replies = replies;
-            this.caller = caller;
             this.first = length;
             this.tokens = chunk.tokens();
             this.blocksBefore = summaries.blocks();
@@ -232,8 +226,7 @@ final class LayerRouter implements AutoCloseable {
         }
 
         /**
-         * Finishes a complete request: the merged output ({@code null} when a shard has delivered it), or the
-         * failure after the chunk has been undone.
+         * Finishes a complete request: the merged output, or the failure after the chunk has been undone.
          */
         LayerOutput finish() {
             if (failure != null) {
@@ -243,7 +236,7 @@ final class LayerRouter implements AutoCloseable {
             }
             publishSealed();
             length = first + tokens;
-            return delivered ? null : new LayerOutput(layer, first, mergedOutput());
+            return new LayerOutput(layer, first, mergedOutput());
         }
 
         private void fail(RuntimeException e) {
@@ -307,10 +300,6 @@ final class LayerRouter implements AutoCloseable {
         private void send(Map<Integer, BlockShard.Append> appends, Map<Integer, BlockShard.Attend> attends) {
             TreeSet<Integer> targets = new TreeSet<>(appends.keySet());
             targets.addAll(attends.keySet());
-            // One shard holding all of the chunk's work needs no merge: it can answer the caller itself.
-            delivered = targets.size() == 1 && !attends.isEmpty() && attends.containsKey(targets.first());
-            BlockShard.Delivery delivery = delivered ? new BlockShard.Delivery(layer, first, caller, chunk.output())
-                    : null;
             for (int s : targets) {
                 while (shards.size() <= s) {
                     int next = shards.size();
@@ -321,7 +310,7 @@ final class LayerRouter implements AutoCloseable {
                 if (appends.containsKey(s)) {
                     appending.add(s);
                 }
-                shards.get(s).tell(new BlockShard.Run(id, appends.get(s), attends.get(s), delivery, replies));
+                shards.get(s).tell(new BlockShard.Run(id, appends.get(s), attends.get(s), replies));
                 awaiting++;
             }
         }

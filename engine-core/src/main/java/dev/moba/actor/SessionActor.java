@@ -136,7 +136,7 @@ public final class SessionActor extends AbstractBehavior<SessionActor.Command> {
         LayerChunk chunk = forward.chunk();
         try {
             if (broken != null) {
-                forward.replyTo().tell(StatusReply.error(new MobaException(broken)));
+                answer(forward, StatusReply.error(new MobaException(broken)));
                 return;
             }
             if (chunk == null) {
@@ -149,9 +149,9 @@ public final class SessionActor extends AbstractBehavior<SessionActor.Command> {
             LayerRouter layer = layers.get(chunk.layer());
             layer.validate(chunk, "layer " + chunk.layer() + " of session " + settings.id());
             current = forward;
-            request = layer.begin(++requests, chunk, shardReplies, forward.replyTo());
+            request = layer.begin(++requests, chunk, shardReplies);
         } catch (InvalidChunkException e) {
-            forward.replyTo().tell(StatusReply.error(e));
+            answer(forward, StatusReply.error(e));
             return;
         }
         if (request.complete()) {
@@ -190,7 +190,7 @@ public final class SessionActor extends AbstractBehavior<SessionActor.Command> {
         if (current != null) {
             failures++;
             lastFailure = broken;
-            current.replyTo().tell(StatusReply.error(new BackendException(broken, null)));
+            answer(current, StatusReply.error(new BackendException(broken, null)));
             current = null;
             request = null;
         }
@@ -203,15 +203,12 @@ public final class SessionActor extends AbstractBehavior<SessionActor.Command> {
         current = null;
         request = null;
         try {
-            LayerOutput output = done.finish();
-            if (output != null) {
-                forward.replyTo().tell(StatusReply.success(output));
-            }
+            answer(forward, StatusReply.success(done.finish()));
         } catch (MobaException e) {
             failures++;
             lastFailure = e.getMessage();
             getContext().getLog().warn("session {}: chunk undone: {}", settings.id(), e.getMessage());
-            forward.replyTo().tell(StatusReply.error(e));
+            answer(forward, StatusReply.error(e));
         }
     }
 
@@ -282,9 +279,19 @@ public final class SessionActor extends AbstractBehavior<SessionActor.Command> {
         return new SessionClosedException("session " + settings.id() + " is closed");
     }
 
+    /**
+     * Answers a chunk from a task queued behind the message being handled, so the session's mailbox is released
+     * before the caller hears the answer: a caller that then sends its next chunk and runs it on its own thread
+     * ({@code Session.call}) finds the session idle, instead of finding it still busy on the event loop and
+     * waiting for the loop to run that chunk too.
+     */
+    private void answer(Forward forward, StatusReply<LayerOutput> reply) {
+        getContext().getExecutionContext().execute(() -> forward.replyTo().tell(reply));
+    }
+
     private Behavior<Command> refuse(Command command, MobaException error) {
         switch (command) {
-            case Forward f -> f.replyTo().tell(StatusReply.error(error));
+            case Forward f -> answer(f, StatusReply.error(error));
             case Close c -> c.replyTo().tell(StatusReply.error(error));
             default -> { }
         }

@@ -10,8 +10,9 @@ import org.apache.pekko.dispatch.ExecutorServiceFactory;
 
 /**
  * The executor of one event loop, named in a dispatcher's {@code executor} key: a single thread that polls for the
- * next task for {@code spin-before-sleep} before it sleeps (see {@link SpinWait}). Pekko creates it from the
- * dispatcher's configuration.
+ * next task for {@code spin-before-sleep} before it sleeps (see {@link SpinWait}), and callers blocked in
+ * {@link Session#call} that run their own steps ({@link EventLoop}). Pekko creates it from the dispatcher's
+ * configuration.
  */
 public final class EventLoopExecutor extends ExecutorServiceConfigurator {
 
@@ -27,6 +28,7 @@ public final class EventLoopExecutor extends ExecutorServiceConfigurator {
 
     @Override
     public ExecutorServiceFactory createExecutorServiceFactory(String id, ThreadFactory threadFactory) {
-        return () -> new ThreadPoolExecutor(1, 1, 0, TimeUnit.MILLISECONDS, new SpinningTaskQueue(spin), threadFactory);
+        return () -> new EventLoop(
+                new ThreadPoolExecutor(1, 1, 0, TimeUnit.MILLISECONDS, new SpinningTaskQueue(spin), threadFactory));
     }
 }

@@ -21,7 +21,7 @@ import org.apache.pekko.stream.javadsl.Flow;
  *
  * <pre>{@code
  * try (Session doc = engine.openSession(SessionSpec.of(32, new HeadLayout(32, 8, 128), MobaConfig.of(512, 3)))) {
- *     LayerOutput out = doc.forward(LayerChunk.next(0, q, k, v)).toCompletableFuture().join();
+ *     LayerOutput out = doc.call(LayerChunk.next(0, q, k, v));
  * }
  * }</pre>
  */
@@ -65,6 +65,26 @@ public final class Session implements AutoCloseable {
         LayerChunk readable = readableByEngine(chunk);
         return AskPattern.askWithStatus(actor, replyTo -> new SessionActor.Forward(readable, replyTo), replyTimeout,
                 scheduler);
+    }
+
+    /**
+     * {@link #forward(LayerChunk)}, blocking until the output is in: meanwhile the calling thread runs the session's
+     * steps itself, so a step needs no hand-off to the engine's threads and back, which is most of what the engine
+     * adds to a decode step. When the session is still busy with earlier chunks, the call waits for them as
+     * {@code forward} would. Errors are thrown, not wrapped. Made from an actor or a stream stage it blocks a
+     * thread the engine may need: those use {@code forward}.
+     *
+     * @throws InvalidChunkException  the chunk was refused; nothing changed
+     * @throws MemoryBudgetException  the chunk was undone
+     * @throws BackendException       the chunk was undone
+     * @throws SessionClosedException the session is closed
+     */
+    public LayerOutput call(LayerChunk chunk) {
+        try {
+            return CallerRuns.drive(() -> forward(chunk).toCompletableFuture());
+        } catch (CompletionException e) {
+            throw e.getCause() instanceof RuntimeException cause ? cause : e;
+        }
     }
 
     /** The chunk, with tensors in thread-confined memory copied out: the engine reads them on its own threads. */
