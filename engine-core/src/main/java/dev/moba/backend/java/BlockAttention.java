@@ -45,10 +45,14 @@ final class BlockAttention {
             if (lo == hi) {
                 continue;
             }
-            pack(cache, task.block(), kvHead, HostLayout.padColumns(keys(plan, cache, task, rows[hi - 1])));
+            // Rows too few for one register tile (a decode step's) read the block where it lies; others pack it.
+            boolean packed = hi - lo >= MatMul.TILE_ROWS || cache.spec().dtype() != DType.FP32;
+            if (packed) {
+                pack(cache, task.block(), kvHead, HostLayout.padColumns(keys(plan, cache, task, rows[hi - 1])));
+            }
             for (int start = lo; start < hi; start += Scratch.TILE_ROWS) {
                 int count = Math.min(Scratch.TILE_ROWS, hi - start);
-                tile(plan, cache, task, start, count, states);
+                tile(plan, cache, task, kvHead, start, count, packed, states);
             }
         }
     }
@@ -61,7 +65,8 @@ final class BlockAttention {
                 : blockSize;
     }
 
-    private void tile(AttendPlan plan, HostKvCache cache, BlockTask task, int start, int count, RowStates states) {
+    private void tile(AttendPlan plan, HostKvCache cache, BlockTask task, int kvHead, int start, int count,
+                      boolean packed, RowStates states) {
         int qHeads = plan.layout().qHeads();
         int dim = plan.layout().headDim();
         int[] rows = task.rows();
@@ -76,7 +81,13 @@ final class BlockAttention {
         int cols = HostLayout.padColumns(keys);
         int lds = cache.paddedBlock();
         float[] scores = scratch.scores;
-        MatMul.multiply(queries, dim, padded, dim, scratch.keys, cols, scores, lds);
+        MemorySegment block = cache.block(task.block());
+        if (packed) {
+            MatMul.multiply(queries, dim, padded, dim, scratch.keys, cols, scores, lds);
+        } else {
+            MatMul.multiplyFew(queries, dim, count, dim, block, cache.keysOffset(kvHead), cache.paddedBlock(), cols,
+                    scores, lds);
+        }
 
         for (int i = 0; i < count; i++) {
             int limit = task.causal() ? keys(plan, cache, task, rows[start + i]) : keys;
@@ -84,7 +95,12 @@ final class BlockAttention {
         }
         int ldo = HostLayout.padColumns(dim);
         float[] outputs = scratch.outputs;
-        MatMul.multiply(scores, lds, padded, cols, scratch.values, ldo, outputs, ldo);
+        if (packed) {
+            MatMul.multiply(scores, lds, padded, cols, scratch.values, ldo, outputs, ldo);
+        } else {
+            MatMul.multiplyFew(scores, lds, count, cols, block, cache.valuesOffset(kvHead), cache.paddedDim(), ldo,
+                    outputs, ldo);
+        }
         for (int i = 0; i < count; i++) {
             states.add(rows[start + i], scratch.rowMax[i], scratch.rowSum[i], outputs, i * ldo);
         }

@@ -13,7 +13,10 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
 
-/** The kernel on packed matrices against a plain triple loop, over shapes that reach every tile and tail. */
+/**
+ * The kernels, on packed matrices and on matrices where they lie, against a plain triple loop, over shapes that
+ * reach every tile and tail.
+ */
 class MatMulTest {
 
     @ParameterizedTest(name = "{0} x {1} x {2} cols, {3}")
@@ -40,16 +43,25 @@ class MatMulTest {
             Arrays.fill(c, Float.NaN);
 
             MatMul.multiply(a, lda, rows, inner, packed.pack(b, base, ldb, inner, cols, dtype), cols, c, ldc);
+            assertEqualsDefinition(a, lda, rows, inner, b, base, ldb, cols, dtype, c, ldc);
+            if (dtype == DType.FP32) {
+                Arrays.fill(c, Float.NaN);
+                MatMul.multiplyFew(a, lda, rows, inner, b, base * Float.BYTES, ldb, cols, c, ldc);
+                assertEqualsDefinition(a, lda, rows, inner, b, base, ldb, cols, dtype, c, ldc);
+            }
+        }
+    }
 
-            for (int r = 0; r < rows; r++) {
-                for (int col = 0; col < cols; col++) {
-                    double expected = 0;
-                    for (int k = 0; k < inner; k++) {
-                        expected += (double) a[r * lda + k] * dtype.get(b, base + (long) k * ldb + col);
-                    }
-                    assertThat((double) c[r * ldc + col]).as("c[%d][%d]", r, col)
-                            .isCloseTo(expected, Offset.offset(1e-4 * Math.sqrt(inner)));
+    private static void assertEqualsDefinition(float[] a, int lda, int rows, int inner, MemorySegment b, long base,
+                                               int ldb, int cols, DType dtype, float[] c, int ldc) {
+        for (int r = 0; r < rows; r++) {
+            for (int col = 0; col < cols; col++) {
+                double expected = 0;
+                for (int k = 0; k < inner; k++) {
+                    expected += (double) a[r * lda + k] * dtype.get(b, base + (long) k * ldb + col);
                 }
+                assertThat((double) c[r * ldc + col]).as("c[%d][%d]", r, col)
+                        .isCloseTo(expected, Offset.offset(1e-4 * Math.sqrt(inner)));
             }
         }
     }
