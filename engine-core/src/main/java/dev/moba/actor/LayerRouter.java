@@ -47,6 +47,9 @@ final class LayerRouter implements AutoCloseable {
 
     private final String session;
     private final int layer;
+    /** How errors name this layer, built once: a decode step would otherwise build it for every chunk. */
+    private final String where;
+    private final String whereSuffix;
     private final MobaConfig config;
     private final HeadLayout layout;
     private final Backend backend;
@@ -64,6 +67,8 @@ final class LayerRouter implements AutoCloseable {
                 int blocksPerShard, Function<ShardSpec, ActorRef<BlockShard.Command>> spawner) {
         this.session = session;
         this.layer = layer;
+        this.where = "layer " + layer + " of session " + session;
+        this.whereSuffix = " (" + where + ")";
         this.config = config;
         this.layout = layout;
         this.backend = backend;
@@ -90,17 +95,17 @@ final class LayerRouter implements AutoCloseable {
     }
 
     /** Throws {@link InvalidChunkException} unless {@code chunk} can follow on this layer as it stands. */
-    void validate(LayerChunk chunk, String where) {
+    void validate(LayerChunk chunk) {
         if (chunk.position() != LayerChunk.NEXT && chunk.position() != length) {
             throw new InvalidChunkException("chunk starts at position " + chunk.position() + " but " + where
                     + " holds " + length + " tokens: positions must follow on without gaps or repeats");
         }
         try {
-            ChunkChecks.requireFits(layout, chunk.q(), chunk.k(), chunk.v(), " (" + where + ")");
+            ChunkChecks.requireFits(layout, chunk.q(), chunk.k(), chunk.v(), whereSuffix);
         } catch (IllegalArgumentException e) {
             throw new InvalidChunkException(e.getMessage(), e);
         }
-        Outputs.requireWritable(chunk.output(), chunk.tokens(), layout, " (" + where + ")");
+        Outputs.requireWritable(chunk.output(), chunk.tokens(), layout, whereSuffix);
         if ((long) length + chunk.tokens() > MobaAttention.MAX_TOKENS) {
             throw new InvalidChunkException(where + " would exceed " + MobaAttention.MAX_TOKENS + " tokens");
         }

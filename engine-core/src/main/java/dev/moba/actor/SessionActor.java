@@ -147,7 +147,7 @@ public final class SessionActor extends AbstractBehavior<SessionActor.Command> {
                         + settings.id() + " has layers 0.." + (layers.size() - 1));
             }
             LayerRouter layer = layers.get(chunk.layer());
-            layer.validate(chunk, "layer " + chunk.layer() + " of session " + settings.id());
+            layer.validate(chunk);
             current = forward;
             request = layer.begin(++requests, chunk, shardReplies);
         } catch (InvalidChunkException e) {

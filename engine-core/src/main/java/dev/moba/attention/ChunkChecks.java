@@ -25,9 +25,16 @@ public final class ChunkChecks {
             throw new IllegalArgumentException("q, k and v must have the same number of tokens, got " + q.tokens()
                     + ", " + k.tokens() + ", " + v.tokens() + where);
         }
-        q.requireFinite("q" + where);
-        k.requireFinite("k" + where);
-        v.requireFinite("v" + where);
+        requireFinite(q, "q", where);
+        requireFinite(k, "k", where);
+        requireFinite(v, "v", where);
+    }
+
+    /** The message is built only for a tensor that fails: a decode step checks three tensors per layer. */
+    private static void requireFinite(Tensor tensor, String name, String where) {
+        if (tensor.firstNonFinite() >= 0) {
+            tensor.requireFinite(name + where);
+        }
     }
 
     /**

@@ -29,7 +29,13 @@ public final class ShardSplit {
                 own.get(j).add(new BlockTask(task.block() - shard * blocksPerShard, task.rows(), task.causal()));
             }
         }
-        shards.replaceAll((shard, heads) -> heads.stream().map(List::copyOf).toList());
+        shards.replaceAll((shard, heads) -> {
+            List<List<BlockTask>> frozen = new ArrayList<>(kvHeads);
+            for (List<BlockTask> head : heads) {
+                frozen.add(List.copyOf(head));
+            }
+            return List.copyOf(frozen);
+        });
         return shards;
     }
 

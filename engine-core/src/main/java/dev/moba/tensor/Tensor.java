@@ -3,7 +3,11 @@ package dev.moba.tensor;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
+import java.nio.ByteOrder;
 import java.util.Objects;
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.VectorOperators;
+import jdk.incubator.vector.VectorSpecies;
 
 /**
  * A view of a {@code [tokens][heads][dim]} tensor, row-major, over a {@link MemorySegment}. The view does not own
@@ -12,6 +16,8 @@ import java.util.Objects;
  * <p>Element access decodes to fp32 on every call; kernels read the segment directly instead.
  */
 public final class Tensor {
+
+    private static final VectorSpecies<Float> FINITE_SPECIES = FloatVector.SPECIES_PREFERRED;
 
     /** A thread that owns no memory: only memory every thread may read is accessible by it. */
     private static final Thread NOT_AN_OWNER = Thread.ofVirtual().unstarted(() -> {});
@@ -178,20 +184,35 @@ public final class Tensor {
      * Costs one pass over the tensor.
      */
     public void requireFinite(String name) {
+        long at = firstNonFinite();
+        if (at >= 0) {
+            throw new IllegalArgumentException(name + " holds " + dtype.get(segment, at) + " at [token "
+                    + at / ((long) heads * dim) + ", head " + (at / dim) % heads + ", dim " + at % dim
+                    + "]: q, k and v must be finite");
+        }
+    }
+
+    /**
+     * The flat index of the first element that is NaN or infinite, or -1 when every one is finite. One pass, a
+     * vector at a time for fp32; allocates nothing.
+     */
+    public long firstNonFinite() {
         long n = size();
-        float[] buffer = new float[(int) Math.min(n, 1 << 14)];
-        for (long start = 0; start < n; start += buffer.length) {
-            int count = (int) Math.min(buffer.length, n - start);
-            read(start, buffer, 0, count);
-            for (int i = 0; i < count; i++) {
-                if (!Float.isFinite(buffer[i])) {
-                    long at = start + i;
-                    throw new IllegalArgumentException(name + " holds " + buffer[i] + " at [token "
-                            + at / ((long) heads * dim) + ", head " + (at / dim) % heads + ", dim " + at % dim
-                            + "]: q, k and v must be finite");
+        long i = 0;
+        if (dtype == DType.FP32) {
+            for (long bound = n - n % FINITE_SPECIES.length(); i < bound; i += FINITE_SPECIES.length()) {
+                if (FloatVector.fromMemorySegment(FINITE_SPECIES, segment, i * Float.BYTES, ByteOrder.nativeOrder())
+                        .test(VectorOperators.IS_FINITE).not().anyTrue()) {
+                    break;
                 }
             }
         }
+        for (; i < n; i++) {
+            if (!Float.isFinite(dtype.get(segment, i))) {
+                return i;
+            }
+        }
+        return -1;
     }
 
     /** {@code [tokens, heads, dim]}. */

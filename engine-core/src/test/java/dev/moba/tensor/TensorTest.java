@@ -88,6 +88,21 @@ class TensorTest {
         }
     }
 
+    @Test
+    void firstNonFiniteFindsTheFirstBadFp32ElementInVectorsAndInTheTail() {
+        try (Arena arena = Arena.ofConfined()) {
+            Tensor t = Tensor.allocate(arena, DType.FP32, 7, 3, 5);  // 105 elements: whole vectors and a tail
+            assertThat(t.firstNonFinite()).isEqualTo(-1);
+            t.set(6, 2, 4, Float.POSITIVE_INFINITY);                 // the last element, in the tail
+            assertThat(t.firstNonFinite()).isEqualTo(104);
+            t.set(2, 1, 3, Float.NaN);
+            t.set(4, 0, 0, Float.NaN);
+            assertThat(t.firstNonFinite()).isEqualTo(2 * 15 + 1 * 5 + 3);
+            assertThatThrownBy(() -> t.requireFinite("q")).hasMessageStartingWith(
+                    "q holds NaN at [token 2, head 1, dim 3]");
+        }
+    }
+
     /** Kernels read fp32 queries where they lie when every thread may; anything else is copied, rounded. */
     @Test
     void asStoredCopiesOnlyWhatKernelsCannotReadInPlace() {
