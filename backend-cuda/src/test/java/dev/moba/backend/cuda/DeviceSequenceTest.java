@@ -16,6 +16,7 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.stream.Stream;
+import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.Arguments;
 import org.junit.jupiter.params.provider.MethodSource;
@@ -57,6 +58,56 @@ class DeviceSequenceTest {
                     buffers.of(data.v(arena, c.dtype(), 0, c.tokens())), out, c.tokens());
             float[] actual = buffers.read(out, arena, c.dtype(), c.tokens(), layout.qHeads(), c.dim());
             Within.sixteenBitBounds(actual, expected);
+        }
+    }
+
+    /**
+     * One sequence prefilled again and again, each time with other data and a length needing fewer, more or as many
+     * blocks as before (the cache keeps its blocks between prefills), then decoded: every output against the Java
+     * backend on that prefill's data alone.
+     */
+    @Test
+    void aRefilledSequenceMatchesTheJavaBackendWhateverItsLengthBefore() {
+        Case c = new Case(0, 2, 2, 128, 256, 3, DType.BF16, 21);
+        MobaConfig config = config(c);
+        HeadLayout layout = layout(c);
+        int row = layout.qHeads() * c.dim();
+        int[] lengths = {1500, 700, 2900, 2900, 256, 1000};
+        int steps = 40;
+        CudaBackend backend = CudaBackends.shared();
+        try (Arena arena = Arena.ofConfined();
+             DeviceSequence sequence = new DeviceSequence(backend, config, layout, 3000);
+             DeviceBuffers buffers = new DeviceBuffers(backend.device())) {
+            Qkv data = null;
+            int tokens = 0;
+            for (int i = 0; i < lengths.length; i++) {
+                tokens = lengths[i];
+                data = new RandomTensors(c.seed() + i).qkv(tokens + steps, layout.qHeads(), c.kvHeads(), c.dim());
+                Tensor q = data.q(arena, c.dtype(), 0, tokens);
+                long out = buffers.poisoned(q.segment().byteSize(), backend);
+                sequence.prefill(buffers.of(q), buffers.of(data.k(arena, c.dtype(), 0, tokens)),
+                        buffers.of(data.v(arena, c.dtype(), 0, tokens)), out, tokens);
+                float[] actual = buffers.read(out, arena, c.dtype(), tokens, layout.qHeads(), c.dim());
+                float[] expected = BatchRun.outputs(TestBackends.FORK_JOIN, config, layout,
+                        List.of(data.slice(0, tokens)), 0);
+                Within.sixteenBitBounds(actual, expected);
+                buffers.release();
+            }
+            float[] decoded = new float[steps * row];
+            try (DeviceDecode decode = new DeviceDecode(backend, List.of(sequence))) {
+                for (int step = 0; step < steps; step++) {
+                    int at = tokens + step;
+                    long out = buffers.poisoned((long) row * c.dtype().bytes(), backend);
+                    decode.step(buffers.of(data.q(arena, c.dtype(), at, at + 1)),
+                            buffers.of(data.k(arena, c.dtype(), at, at + 1)),
+                            buffers.of(data.v(arena, c.dtype(), at, at + 1)), out);
+                    System.arraycopy(buffers.read(out, arena, c.dtype(), 1, layout.qHeads(), c.dim()), 0, decoded,
+                            step * row, row);
+                    buffers.release();
+                }
+            }
+            float[] all = BatchRun.outputs(TestBackends.FORK_JOIN, config, layout, List.of(data), 0);
+            Within.sixteenBitBounds(decoded, Arrays.copyOfRange(all, tokens * row, all.length));
         }
     }
 
