@@ -29,6 +29,12 @@ public final class WorkUnits implements AutoCloseable {
      */
     private static final int MAX_UNIT_TOKENS = 2048;
 
+    /**
+     * Multiply-adds of a gate call below which its units run on the caller: about what one thread does while a
+     * sleeping worker wakes on a virtual machine (25-40 µs), so forking a decode step's gate only adds that wait.
+     */
+    private static final long INLINE_GATE_WORK = 1 << 19;
+
     private final int threads;
     private final ForkJoinPool pool;
 
@@ -63,18 +69,25 @@ public final class WorkUnits implements AutoCloseable {
 
     /**
      * The selections of {@code requests}: each request's rows cut into units as {@link #split} cuts them, every unit
-     * run through {@link #runAll} by {@code gate}, which writes its rows' picks into the request's array.
+     * run through {@link #runAll} by {@code gate}, which writes its rows' picks into the request's array; a call
+     * too small to be worth a worker's wake-up (a decode step's, up to a few thousand blocks) runs on the caller.
      */
     public List<Selection> gate(List<GateRequest> requests, GateUnit gate) {
         List<Selection> selections = new ArrayList<>(requests.size());
         List<Runnable> units = new ArrayList<>();
+        long work = 0;
         for (GateRequest request : requests) {
+            work += (long) request.rows() * request.summaries().blocks() * request.layout().headDim();
             int[] blocks = new int[request.rows() * request.picks()];
             selections.add(new Selection(request.rows(), request.picks(), blocks));
             split(request.queries().tokens(), request.layout().kvHeads(),
                     (kvHead, from, to) -> units.add(() -> gate.run(request, kvHead, from, to, blocks)));
         }
-        runAll(units);
+        if (work < INLINE_GATE_WORK) {
+            units.forEach(Runnable::run);
+        } else {
+            runAll(units);
+        }
         return List.copyOf(selections);
     }
 

@@ -40,7 +40,9 @@ final class BlockGate {
         float[] scores = scratch.scores;
         int lds = summaries.capacity();
         int candidatesOfRange = (request.firstPosition() + tokenTo - 1) / request.blockSize();
-        if (candidatesOfRange > 0) {
+        // A range of fewer rows than a register tile (a decode step's) reads the table where it lies.
+        boolean packed = (tokenTo - tokenFrom) * group >= MatMul.TILE_ROWS;
+        if (packed && candidatesOfRange > 0) {
             scratch.keys.pack(summaries.segment(), summaries.headOffset(kvHead) / Float.BYTES, lds, dim,
                     HostLayout.padColumns(candidatesOfRange), DType.FP32);
         }
@@ -65,8 +67,13 @@ final class BlockGate {
             // Zero rows up to whole register tiles, as in block attention.
             int padded = (rows + MatMul.TILE_ROWS - 1) / MatMul.TILE_ROWS * MatMul.TILE_ROWS;
             Arrays.fill(tile, rows * dim, padded * dim, 0f);
-            MatMul.multiply(tile, dim, padded, dim, scratch.keys, HostLayout.padColumns(candidatesOfLast), scores,
-                    lds);
+            int cols = HostLayout.padColumns(candidatesOfLast);
+            if (packed) {
+                MatMul.multiply(tile, dim, padded, dim, scratch.keys, cols, scores, lds);
+            } else {
+                MatMul.multiplyFew(tile, dim, rows, dim, summaries.segment(), summaries.headOffset(kvHead), lds, cols,
+                        scores, lds);
+            }
             for (int i = 0; i < rows; i++) {
                 int t = (r0 + i) / group;
                 int h = kvHead * group + (r0 + i) % group;
