@@ -16,8 +16,9 @@ import jdk.incubator.vector.VectorOperators;
 /**
  * Runs the block tasks of one kv head of a plan, for the query tokens in a given range, on one thread.
  *
- * <p>For each block: pack the keys and values the range's rows read ({@link PackedMatrix}); then for each tile of up
- * to {@link Scratch#TILE_ROWS} query rows that read it: gather the rows,
+ * <p>For each block: pack the keys and values the range's rows read ({@link PackedMatrix}), unless they are fewer
+ * than a register tile; then for each tile of up to {@link Scratch#TILE_ROWS} query rows that read it: gather the
+ * rows,
  * compute their scores against the block's keys ({@link MatMul}), mask keys past each row's position
  * in a causal block, exponentiate against the row maximum, multiply by the block's values ({@link MatMul}) and fold
  * the result into the rows' running softmax state. The work is {@code 4 * headDim} flops per query-key pair on
@@ -67,7 +68,6 @@ final class BlockAttention {
 
     private void tile(AttendPlan plan, HostKvCache cache, BlockTask task, int kvHead, int start, int count,
                       boolean packed, RowStates states) {
-        int qHeads = plan.layout().qHeads();
         int dim = plan.layout().headDim();
         int[] rows = task.rows();
         // Whole register tiles only: the kernel's single-row fallback runs several times slower per row than the
