@@ -2,7 +2,14 @@ package dev.moba.tensor;
 
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
+import java.nio.ByteOrder;
 import java.util.Locale;
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.IntVector;
+import jdk.incubator.vector.ShortVector;
+import jdk.incubator.vector.VectorOperators;
+import jdk.incubator.vector.VectorShape;
+import jdk.incubator.vector.VectorSpecies;
 
 /**
  * Storage element types. Values are always computed in fp32; bf16 and fp16 round to nearest even when stored.
@@ -33,6 +40,27 @@ public enum DType {
             case BF16 -> bf16ToFloat(segment.getAtIndex(I16, index));
             case FP16 -> Float.float16ToFloat(segment.getAtIndex(I16, index));
         };
+    }
+
+    /**
+     * Decodes elements {@code [from, from + count)} of {@code source} to fp32 at element {@code to} of {@code out}.
+     * bf16 widens a vector at a time (its bits are the top half of the fp32 bits: sign-extend, shift; element by
+     * element it was a tenth of a bf16 prefill); fp32 and fp16 go element by element.
+     */
+    public void widen(MemorySegment source, long from, MemorySegment out, long to, long count) {
+        long e = 0;
+        if (this == BF16) {
+            for (long bound = count - count % Widening.SHORTS.length(); e < bound; e += Widening.SHORTS.length()) {
+                ShortVector bits = ShortVector.fromMemorySegment(Widening.SHORTS, source, (from + e) * Short.BYTES,
+                        Widening.ORDER);
+                ((IntVector) bits.convertShape(VectorOperators.S2I, Widening.INTS, 0))
+                        .lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats()
+                        .intoMemorySegment(out, (to + e) * Float.BYTES, Widening.ORDER);
+            }
+        }
+        for (; e < count; e++) {
+            out.setAtIndex(ValueLayout.JAVA_FLOAT, to + e, get(source, from + e));
+        }
     }
 
     /** Writes {@code value}, rounded to this type, at element {@code index}. */
@@ -89,5 +117,14 @@ public enum DType {
         }
         int roundingBias = 0x7FFF + ((bits >>> 16) & 1);
         return (short) ((bits + roundingBias) >>> 16);
+    }
+
+    /** Vector species of {@link #widen}: as many shorts and ints as the preferred float vector has lanes. */
+    private static final class Widening {
+        static final VectorSpecies<Float> FLOATS = FloatVector.SPECIES_PREFERRED;
+        static final VectorSpecies<Short> SHORTS =
+                VectorSpecies.of(short.class, VectorShape.forBitSize(FLOATS.length() * Short.SIZE));
+        static final VectorSpecies<Integer> INTS = FLOATS.withLanes(int.class);
+        static final ByteOrder ORDER = ByteOrder.nativeOrder();
     }
 }

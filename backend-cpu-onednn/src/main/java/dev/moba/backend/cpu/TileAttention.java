@@ -28,7 +28,6 @@ final class TileAttention {
     private static final VectorSpecies<Float> FLOATS = FloatVector.SPECIES_PREFERRED;
     private static final VectorSpecies<Short> SHORTS =
             VectorSpecies.of(short.class, VectorShape.forBitSize(FLOATS.length() * Short.SIZE));
-    private static final VectorSpecies<Integer> INTS = FLOATS.withLanes(int.class);
     private static final ByteOrder ORDER = ByteOrder.nativeOrder();
 
     private final Worker worker;
@@ -47,8 +46,8 @@ final class TileAttention {
         Worker.Buffers buffers = worker.buffers(shape);
         for (BlockTask task : plan.tasksByKvHead().get(kvHead)) {
             int[] rows = task.rows();
-            int lo = lowerBound(rows, tokenFrom * qHeads);
-            int hi = lowerBound(rows, tokenTo * qHeads);
+            int lo = task.rowsFrom(tokenFrom * qHeads);
+            int hi = task.rowsFrom(tokenTo * qHeads);
             if (lo == hi) {
                 continue;
             }
@@ -178,37 +177,7 @@ final class TileAttention {
         DType dtype = shape.storage();
         long keyElements = (long) shape.dim() * shape.paddedBlock();
         long valueElements = (long) shape.paddedBlock() * shape.paddedDim();
-        widen(dtype, block, cache.keysOffset(kvHead) / dtype.bytes(), out, 0, keyElements);
-        widen(dtype, block, cache.valuesOffset(kvHead) / dtype.bytes(), out, keyElements, valueElements);
-    }
-
-    /**
-     * Elements {@code [from, from + count)} of {@code source} (in {@code dtype}) to fp32 at element {@code to} of
-     * {@code out}. bf16 widens a vector at a time (its bits are the top half of the fp32 bits: sign-extend, shift);
-     * fp16 element by element.
-     */
-    private static void widen(DType dtype, MemorySegment source, long from, MemorySegment out, long to, long count) {
-        long e = 0;
-        if (dtype == DType.BF16) {
-            for (long bound = count - count % SHORTS.length(); e < bound; e += SHORTS.length()) {
-                ShortVector bits = ShortVector.fromMemorySegment(SHORTS, source, (from + e) * Short.BYTES, ORDER);
-                ((IntVector) bits.convertShape(VectorOperators.S2I, INTS, 0)).lanewise(VectorOperators.LSHL, 16)
-                        .reinterpretAsFloats().intoMemorySegment(out, (to + e) * Float.BYTES, ORDER);
-            }
-        }
-        for (; e < count; e++) {
-            out.setAtIndex(ValueLayout.JAVA_FLOAT, to + e, dtype.get(source, from + e));
-        }
-    }
-
-    private static int lowerBound(int[] sorted, int key) {
-        int lo = 0;
-        int hi = sorted.length;
-        while (lo < hi) {
-            int mid = (lo + hi) >>> 1;
-            if (sorted[mid] < key) lo = mid + 1;
-            else hi = mid;
-        }
-        return lo;
+        dtype.widen(block, cache.keysOffset(kvHead) / dtype.bytes(), out, 0, keyElements);
+        dtype.widen(block, cache.valuesOffset(kvHead) / dtype.bytes(), out, keyElements, valueElements);
     }
 }

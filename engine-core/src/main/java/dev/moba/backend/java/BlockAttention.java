@@ -41,8 +41,8 @@ final class BlockAttention {
         scratch.ensure(dim, cache.paddedBlock(), cache.paddedDim());
         for (BlockTask task : plan.tasksByKvHead().get(kvHead)) {
             int[] rows = task.rows();
-            int lo = lowerBound(rows, tokenFrom * qHeads);
-            int hi = lowerBound(rows, tokenTo * qHeads);
+            int lo = task.rowsFrom(tokenFrom * qHeads);
+            int hi = task.rowsFrom(tokenTo * qHeads);
             if (lo == hi) {
                 continue;
             }
@@ -156,16 +156,5 @@ final class BlockAttention {
         scratch.keys.pack(stored, cache.keysOffset(kvHead) / dtype.bytes(), cache.paddedBlock(), dim, cols, dtype);
         scratch.values.pack(stored, cache.valuesOffset(kvHead) / dtype.bytes(), cache.paddedDim(), cols,
                 HostLayout.padColumns(dim), dtype);
-    }
-
-    static int lowerBound(int[] sorted, int key) {
-        int lo = 0;
-        int hi = sorted.length;
-        while (lo < hi) {
-            int mid = (lo + hi) >>> 1;
-            if (sorted[mid] < key) lo = mid + 1;
-            else hi = mid;
-        }
-        return lo;
     }
 }

@@ -3,14 +3,8 @@ package dev.moba.backend.java;
 import dev.moba.tensor.DType;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
-import java.lang.foreign.ValueLayout;
 import java.nio.ByteOrder;
 import jdk.incubator.vector.FloatVector;
-import jdk.incubator.vector.IntVector;
-import jdk.incubator.vector.ShortVector;
-import jdk.incubator.vector.VectorOperators;
-import jdk.incubator.vector.VectorShape;
-import jdk.incubator.vector.VectorSpecies;
 
 /**
  * The right-hand matrix {@code B[rows][cols]} of {@link MatMul}, copied out of host memory into the order the kernel
@@ -28,11 +22,6 @@ final class PackedMatrix implements AutoCloseable {
     private static final int PANEL = MatMul.PANEL;
 
     private static final ByteOrder ORDER = ByteOrder.nativeOrder();
-    private static final ValueLayout.OfFloat F32 = ValueLayout.JAVA_FLOAT;
-    /** Shorts and ints with as many lanes as the kernel's float vectors. */
-    private static final VectorSpecies<Short> SHORTS =
-            VectorSpecies.of(short.class, VectorShape.forBitSize(MatMul.LANES * Short.SIZE));
-    private static final VectorSpecies<Integer> INTS = MatMul.SPECIES.withLanes(int.class);
 
     private Arena arena = Arena.ofShared();
     private MemorySegment data = MemorySegment.NULL;
@@ -75,8 +64,7 @@ final class PackedMatrix implements AutoCloseable {
         this.cols = cols;
         switch (dtype) {
             case FP32 -> packFloats(source, base, ld, rows, cols);
-            case BF16 -> packBf16(source, base, ld, rows, cols);
-            default -> packWidened(source, base, ld, rows, cols, dtype);
+            case BF16, FP16 -> packWidened(source, base, ld, rows, cols, dtype);
         }
         return this;
     }
@@ -91,24 +79,12 @@ final class PackedMatrix implements AutoCloseable {
         }
     }
 
-    /** bf16 is the high half of an fp32: widened a vector at a time, by a shift (element by element was 10% of a prefill). */
-    private void packBf16(MemorySegment source, long base, int ld, int rows, int cols) {
-        for (int k = 0; k < rows; k++) {
-            long row = (base + (long) k * ld) * Short.BYTES;
-            for (int col = 0; col < cols; col += MatMul.LANES) {
-                ((IntVector) ShortVector.fromMemorySegment(SHORTS, source, row + (long) col * Short.BYTES, ORDER)
-                        .convertShape(VectorOperators.S2I, INTS, 0))
-                        .lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats()
-                        .intoMemorySegment(data, index(rows, k, col) * Float.BYTES, ORDER);
-            }
-        }
-    }
-
+    /** Widens each row's run of a panel in one {@link DType#widen} call. */
     private void packWidened(MemorySegment source, long base, int ld, int rows, int cols, DType dtype) {
         for (int k = 0; k < rows; k++) {
             long row = base + (long) k * ld;
-            for (int col = 0; col < cols; col++) {
-                data.setAtIndex(F32, index(rows, k, col), dtype.get(source, row + col));
+            for (int col = 0; col < cols; col += PANEL) {
+                dtype.widen(source, row + col, data, index(rows, k, col), Math.min(PANEL, cols - col));
             }
         }
     }
