@@ -105,7 +105,7 @@ public final class WorkUnits implements AutoCloseable {
                 throw new IllegalArgumentException("the " + backend + " backend cannot read a cache of type "
                         + plan.cache().getClass().getName());
             }
-            Partials partials = Partials.empty(arena, plan.rows(), plan.layout().headDim());
+            Partials partials = Partials.unwritten(arena, plan.rows(), plan.layout().headDim());
             RowStates states = new RowStates(partials);
             split(plan.queries().tokens(), plan.layout().kvHeads(), (kvHead, from, to) -> units.add(() -> {
                 attend.run(plan, cache, kvHead, from, to, states);

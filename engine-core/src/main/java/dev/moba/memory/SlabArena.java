@@ -31,6 +31,18 @@ public final class SlabArena implements Arena {
 
     @Override
     public MemorySegment allocate(long byteSize, long byteAlignment) {
+        return allocate(byteSize, byteAlignment, true);
+    }
+
+    /**
+     * {@link #allocate} without zeroing what the slab held before, for memory the caller writes in full before it
+     * reads any of it: a prefill's partials are a hundred megabytes or more, zeroed for nothing.
+     */
+    public MemorySegment allocateUnzeroed(long byteSize, long byteAlignment) {
+        return allocate(byteSize, byteAlignment, false);
+    }
+
+    private MemorySegment allocate(long byteSize, long byteAlignment, boolean zero) {
         if (byteSize < 0 || byteAlignment <= 0 || (byteAlignment & (byteAlignment - 1)) != 0) {
             throw new IllegalArgumentException("bad allocation of " + byteSize + " bytes aligned to " + byteAlignment);
         }
@@ -38,7 +50,8 @@ public final class SlabArena implements Arena {
         long start = (used + byteAlignment - 1) & -byteAlignment;
         if (byteAlignment <= ALIGNMENT && start + byteSize <= slab.byteSize()) {
             used = start + byteSize;
-            return slab.asSlice(start, byteSize).fill((byte) 0);
+            MemorySegment slice = slab.asSlice(start, byteSize);
+            return zero ? slice.fill((byte) 0) : slice;
         }
         // This round outgrew the slab: serve it from an arena of its own, and grow the slab at the next reset.
         Arena extra = Arena.ofShared();

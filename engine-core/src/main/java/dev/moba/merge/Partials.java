@@ -1,5 +1,6 @@
 package dev.moba.merge;
 
+import dev.moba.memory.SlabArena;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
@@ -32,6 +33,18 @@ public final class Partials {
         float[] lse = new float[rows];
         Arrays.fill(lse, Float.NEGATIVE_INFINITY);
         return new Partials(arena.allocate((long) rows * dim * Float.BYTES, 64), lse, dim);
+    }
+
+    /**
+     * Rows whose output the caller writes before it reads it ({@link RowStates} does): from a {@link SlabArena} the
+     * memory is not zeroed first; lse {@code -infinity}.
+     */
+    public static Partials unwritten(Arena arena, int rows, int dim) {
+        float[] lse = new float[rows];
+        Arrays.fill(lse, Float.NEGATIVE_INFINITY);
+        long bytes = (long) rows * dim * Float.BYTES;
+        return new Partials(arena instanceof SlabArena slab ? slab.allocateUnzeroed(bytes, 64)
+                : arena.allocate(bytes, 64), lse, dim);
     }
 
     public MemorySegment output() {

@@ -25,7 +25,11 @@ public final class RowStates {
     private final float[] sum;
     private final int dim;
 
-    /** Empty states for the rows of {@code partials}, whose output memory they accumulate in. */
+    /**
+     * Empty states for the rows of {@code partials}, whose output memory they accumulate in. That memory need not be
+     * zeroed ({@link Partials#unwritten}): a row's first fold overwrites it, and {@link #finish} zeroes a row that
+     * got none.
+     */
     public RowStates(Partials partials) {
         this.partials = partials;
         this.output = partials.output();
@@ -45,6 +49,11 @@ public final class RowStates {
      */
     public void add(int row, float tileMax, float tileSum, float[] values, int offset) {
         float oldMax = max[row];
+        if (oldMax == Float.NEGATIVE_INFINITY) {
+            first(row, tileMax, tileSum);
+            MemorySegment.copy(values, offset, output, F32, (long) row * dim * Float.BYTES, dim);
+            return;
+        }
         float keep = 1f;
         float take = 1f;
         if (tileMax > oldMax) {
@@ -73,6 +82,11 @@ public final class RowStates {
      */
     public void add(int row, float tileMax, float tileSum, MemorySegment values, long offset) {
         float oldMax = max[row];
+        if (oldMax == Float.NEGATIVE_INFINITY) {
+            first(row, tileMax, tileSum);
+            MemorySegment.copy(values, offset, output, (long) row * dim * Float.BYTES, (long) dim * Float.BYTES);
+            return;
+        }
         float keep = 1f;
         float take = 1f;
         if (tileMax > oldMax) {
@@ -97,6 +111,12 @@ public final class RowStates {
         sum[row] = sum[row] * keep + tileSum * take;
     }
 
+    /** A row's first fold: its output is overwritten, not read (it may hold anything). */
+    private void first(int row, float tileMax, float tileSum) {
+        max[row] = tileMax;
+        sum[row] = tileSum;
+    }
+
     /**
      * Normalises the rows of kv head {@code kvHead} for tokens {@code [tokenFrom, tokenTo)} (query heads
      * {@code kvHead * group ..} of {@code qHeads} per token) and stores their log-sum-exp: the end of a unit of work.
@@ -108,10 +128,11 @@ public final class RowStates {
         }
     }
 
-    /** Normalises rows {@code [from, to)} and stores their log-sum-exp; rows without keys keep lse -infinity. */
+    /** Normalises rows {@code [from, to)} and stores their log-sum-exp; rows without keys get zeros, lse -infinity. */
     private void finish(int from, int to) {
         for (int row = from; row < to; row++) {
             if (sum[row] == 0f) {
+                output.asSlice((long) row * dim * Float.BYTES, (long) dim * Float.BYTES).fill((byte) 0);
                 partials.setLse(row, Float.NEGATIVE_INFINITY);
                 continue;
             }
