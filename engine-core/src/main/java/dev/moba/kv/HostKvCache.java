@@ -18,8 +18,11 @@ import java.util.Objects;
  *
  * <p>Each block is one segment holding, in the storage dtype, for every kv head {@code j}:
  * the keys transposed, {@code [headDim][paddedBlock]} (so a score row is a sequence of vector loads), then the
- * values, {@code [paddedBlock][paddedDim]}. Padding is zero. The open block keeps an fp32 running sum of its
- * stored keys (accumulated in double), and its mean is frozen when it fills.
+ * values, {@code [paddedBlock][paddedDim]}. Both matrices are either row-major, or cut into panels of
+ * {@link #panel()} columns, one after the other, each its rows of {@code panel} contiguous elements: the order the
+ * Java kernel reads its right-hand matrix in, so it reads fp32 blocks where they lie instead of copying them.
+ * Padding is zero. The open block keeps an fp32 running sum of its stored keys (accumulated in double), and its
+ * mean is frozen when it fills.
  *
  * <p>Not thread-safe for appends; reads may run concurrently with each other. Memory is freed by {@link #close()}.
  */
@@ -29,21 +32,50 @@ public final class HostKvCache implements KvCache {
     private static final int TOKENS_PER_STEP = 16;
 
     private final KvSpec spec;
+    private final int panel;
     private final int paddedBlock;
     private final int paddedDim;
+    /** Columns per panel of the keys and of the values: the whole row when row-major. */
+    private final int keyPanel;
+    private final int valuePanel;
     private final long keysBytesPerHead;
     private final long valuesBytesPerHead;
     private final List<MemorySegment> blocks = new ArrayList<>();
     /** One arena per block, so that undoing an append can free the blocks it opened. */
     private final List<Arena> blockArenas = new ArrayList<>();
     private final double[] openKeySum;
+    /** Where each token of an append step starts in the keys of the head being written. */
+    private final long[] keyStart = new long[TOKENS_PER_STEP];
     private int length;
     private boolean closed;
 
+    /** Row-major blocks. */
     public HostKvCache(KvSpec spec) {
+        this(spec, 0);
+    }
+
+    /**
+     * @param panel 0 for row-major blocks, else the columns per panel: a positive multiple of
+     *              {@link HostLayout#COLUMN_MULTIPLE}
+     */
+    public HostKvCache(KvSpec spec, int panel) {
         this.spec = Objects.requireNonNull(spec, "spec");
-        this.paddedBlock = HostLayout.padStride(spec.blockSize());
-        this.paddedDim = HostLayout.padStride(spec.headDim());
+        if (panel < 0 || panel % HostLayout.COLUMN_MULTIPLE != 0) {
+            throw new IllegalArgumentException("panel must be 0 or a positive multiple of "
+                    + HostLayout.COLUMN_MULTIPLE + ", got " + panel);
+        }
+        this.panel = panel;
+        if (panel == 0) {
+            this.paddedBlock = HostLayout.padStride(spec.blockSize());
+            this.paddedDim = HostLayout.padStride(spec.headDim());
+            this.keyPanel = paddedBlock;
+            this.valuePanel = paddedDim;
+        } else {
+            this.paddedBlock = roundUp(spec.blockSize(), panel);
+            this.paddedDim = roundUp(spec.headDim(), panel);
+            this.keyPanel = panel;
+            this.valuePanel = panel;
+        }
         int bytes = spec.dtype().bytes();
         this.keysBytesPerHead = (long) spec.headDim() * paddedBlock * bytes;
         this.valuesBytesPerHead = (long) paddedBlock * paddedDim * bytes;
@@ -60,14 +92,31 @@ public final class HostKvCache implements KvCache {
         return length;
     }
 
-    /** Row stride of the transposed keys and the row count of the values, in elements. */
+    /** Columns per panel of the keys and values, or 0 where they are row-major. */
+    public int panel() {
+        return panel;
+    }
+
+    /** Columns of the transposed keys (their row stride when row-major) and the row count of the values. */
     public int paddedBlock() {
         return paddedBlock;
     }
 
-    /** Row stride of the values, in elements. */
+    /** Columns of the values (their row stride when row-major). */
     public int paddedDim() {
         return paddedDim;
+    }
+
+    /** Element index, within a block, of dimension {@code d} of the key in {@code slot}, kv head {@code j}. */
+    public long keyIndex(int j, int d, int slot) {
+        return keysOffset(j) / spec.dtype().bytes() + (long) (slot / keyPanel) * spec.headDim() * keyPanel
+                + (long) d * keyPanel + slot % keyPanel;
+    }
+
+    /** Element index, within a block, of dimension {@code d} of the value in {@code slot}, kv head {@code j}. */
+    public long valueIndex(int j, int slot, int d) {
+        return valuesOffset(j) / spec.dtype().bytes() + (long) (d / valuePanel) * paddedBlock * valuePanel
+                + (long) slot * valuePanel + d % valuePanel;
     }
 
     /** The segment of block {@code b}; valid until {@link #close()}. */
@@ -152,9 +201,8 @@ public final class HostKvCache implements KvCache {
             MemorySegment block = blocks.get(newLength / blockSize);
             for (int slot = 0; slot < filled; slot++) {
                 for (int j = 0; j < spec.kvHeads(); j++) {
-                    long keyBase = keysOffset(j) / dtype.bytes() + slot;
                     for (int d = 0; d < spec.headDim(); d++) {
-                        openKeySum[j * spec.headDim() + d] += dtype.get(block, keyBase + (long) d * paddedBlock);
+                        openKeySum[j * spec.headDim() + d] += dtype.get(block, keyIndex(j, d, slot));
                     }
                 }
             }
@@ -203,34 +251,39 @@ public final class HostKvCache implements KvCache {
     /**
      * Stores the keys (already rounded) and values of {@code count} consecutive tokens, row-major in {@code keys}
      * and {@code values}, from {@code slot} of {@code block} on. Keys go one transposed row at a time, so each store
-     * run is contiguous; each key is added to the open block's sum in slot order, as one token at a time would.
+     * run is contiguous (within a panel); each key is added to the open block's sum in slot order, as one token at a
+     * time would.
      */
     private void writeTokens(MemorySegment block, int slot, int count, float[] keys, float[] values) {
         DType dtype = spec.dtype();
         int dim = spec.headDim();
         int rowLength = spec.kvHeads() * dim;
         for (int j = 0; j < spec.kvHeads(); j++) {
-            long keyBase = keysOffset(j) / dtype.bytes() + slot;
+            for (int s = 0; s < count; s++) {
+                keyStart[s] = keyIndex(j, 0, slot + s);
+            }
             for (int d = 0; d < dim; d++) {
                 int from = j * dim + d;
-                long at = keyBase + (long) d * paddedBlock;
+                long step = (long) d * keyPanel;
                 double sum = openKeySum[from];
                 for (int s = 0; s < count; s++) {
                     float key = keys[s * rowLength + from];
-                    dtype.set(block, at + s, key);
+                    dtype.set(block, keyStart[s] + step, key);
                     sum += key;
                 }
                 openKeySum[from] = sum;
             }
-            long valueBase = valuesOffset(j) / dtype.bytes() + (long) slot * paddedDim;
             for (int s = 0; s < count; s++) {
-                long at = valueBase + (long) s * paddedDim;
-                if (dtype == DType.FP32) {
-                    MemorySegment.copy(values, s * rowLength + j * dim, block, ValueLayout.JAVA_FLOAT,
-                            at * Float.BYTES, dim);
-                } else {
-                    for (int d = 0; d < dim; d++) {
-                        dtype.set(block, at + d, values[s * rowLength + j * dim + d]);
+                int row = s * rowLength + j * dim;
+                for (int d0 = 0; d0 < dim; d0 += valuePanel) {
+                    long at = valueIndex(j, slot + s, d0);
+                    int run = Math.min(valuePanel, dim - d0);
+                    if (dtype == DType.FP32) {
+                        MemorySegment.copy(values, row + d0, block, ValueLayout.JAVA_FLOAT, at * Float.BYTES, run);
+                    } else {
+                        for (int d = 0; d < run; d++) {
+                            dtype.set(block, at + d, values[row + d0 + d]);
+                        }
                     }
                 }
             }
@@ -256,14 +309,16 @@ public final class HostKvCache implements KvCache {
             int slot = p % spec.blockSize();
             for (int j = 0; j < spec.kvHeads(); j++) {
                 for (int d = 0; d < spec.headDim(); d++) {
-                    long index = keys
-                            ? keysOffset(j) / dtype.bytes() + (long) d * paddedBlock + slot
-                            : valuesOffset(j) / dtype.bytes() + (long) slot * paddedDim + d;
+                    long index = keys ? keyIndex(j, d, slot) : valueIndex(j, slot, d);
                     result.set(p - from, j, d, dtype.get(block, index));
                 }
             }
         }
         return result;
+    }
+
+    private static int roundUp(int n, int multiple) {
+        return (n + multiple - 1) / multiple * multiple;
     }
 
     private void requireShape(String name, Tensor t) {

@@ -151,6 +151,66 @@ class HostKvCacheTest {
         }
     }
 
+    @ParameterizedTest
+    @EnumSource(DType.class)
+    void blocksInPanelsHoldWhatRowMajorBlocksHold(DType storage) {
+        int block = 20;
+        int dim = 20;
+        float[] k = new RandomTensors(3).normal(70, HEADS, dim);
+        float[] v = new RandomTensors(4).normal(70, HEADS, dim);
+        try (HostKvCache panels = new HostKvCache(new KvSpec(HEADS, dim, block, storage), 16);
+             HostKvCache rowMajor = new HostKvCache(new KvSpec(HEADS, dim, block, storage));
+             Arena arena = Arena.ofConfined()) {
+            assertThat(panels.panel()).isEqualTo(16);
+            assertThat(panels.paddedBlock()).isEqualTo(32);
+            assertThat(panels.paddedDim()).isEqualTo(32);
+            assertThat(rowMajor.panel()).isZero();
+            List<List<SealedBlock>> sealed = new ArrayList<>();
+            for (HostKvCache cache : List.of(panels, rowMajor)) {
+                List<SealedBlock> blocks = new ArrayList<>();
+                // Appends that start and end inside panels, then a truncation into a panel and an append over it.
+                for (int[] range : new int[][] {{0, 7}, {7, 17}, {17, 45}, {45, 70}}) {
+                    blocks.addAll(cache.append(Tensor.of(arena, DType.FP32, range[1] - range[0], HEADS, dim,
+                                    Arrays.copyOfRange(k, range[0] * HEADS * dim, range[1] * HEADS * dim)),
+                            Tensor.of(arena, DType.FP32, range[1] - range[0], HEADS, dim,
+                                    Arrays.copyOfRange(v, range[0] * HEADS * dim, range[1] * HEADS * dim))));
+                }
+                cache.truncate(50);
+                blocks.addAll(cache.append(Tensor.of(arena, DType.FP32, 20, HEADS, dim,
+                                Arrays.copyOfRange(v, 50 * HEADS * dim, 70 * HEADS * dim)),
+                        Tensor.of(arena, DType.FP32, 20, HEADS, dim,
+                                Arrays.copyOfRange(k, 50 * HEADS * dim, 70 * HEADS * dim))));
+                sealed.add(blocks);
+            }
+            assertThat(panels.readKeys(arena, 0, 70).toFloatArray())
+                    .containsExactly(rowMajor.readKeys(arena, 0, 70).toFloatArray());
+            assertThat(panels.readValues(arena, 0, 70).toFloatArray())
+                    .containsExactly(rowMajor.readValues(arena, 0, 70).toFloatArray());
+            assertThat(sealed.get(0)).hasSameSizeAs(sealed.get(1));
+            for (int i = 0; i < sealed.get(0).size(); i++) {
+                assertThat(sealed.get(0).get(i).mean()).containsExactly(sealed.get(1).get(i).mean());
+            }
+            // Key slot 17, dim 3 of head 1: second panel of its keys, row 3, column 1.
+            long keyIndex = panels.keysOffset(1) / storage.bytes() + (long) dim * 16 + 3 * 16 + 1;
+            assertThat(panels.keyIndex(1, 3, 17)).isEqualTo(keyIndex);
+            assertThat(storage.get(panels.block(0), keyIndex)).isEqualTo(storage.get(rowMajor.block(0),
+                    rowMajor.keyIndex(1, 3, 17)));
+            // Value slot 5, dim 18 of head 0: second panel of its values, row 5, column 2.
+            long valueIndex = panels.valuesOffset(0) / storage.bytes() + 32L * 16 + 5 * 16 + 2;
+            assertThat(panels.valueIndex(0, 5, 18)).isEqualTo(valueIndex);
+            assertThat(storage.get(panels.block(1), valueIndex)).isEqualTo(storage.get(rowMajor.block(1),
+                    rowMajor.valueIndex(0, 5, 18)));
+        }
+    }
+
+    @Test
+    void refusesAPanelWidthThatIsNotAWholeNumberOfVectors() {
+        var spec = new KvSpec(HEADS, DIM, BLOCK, DType.FP32);
+        assertThatThrownBy(() -> new HostKvCache(spec, 8)).isInstanceOf(IllegalArgumentException.class)
+                .hasMessage("panel must be 0 or a positive multiple of 16, got 8");
+        assertThatThrownBy(() -> new HostKvCache(spec, -16)).isInstanceOf(IllegalArgumentException.class);
+    }
+
     @Test
     void bytesReservedCountsWholePaddedBlocks() {
         // Per block and kv head: keys [5][16] and values [16][16] of 4 bytes = 320 + 1024 bytes.

@@ -16,10 +16,11 @@ import jdk.incubator.vector.VectorOperators;
 /**
  * Runs the block tasks of one kv head of a plan, for the query tokens in a given range, on one thread.
  *
- * <p>For each block: pack the keys and values the range's rows read ({@link PackedMatrix}), unless they are fewer
- * than a register tile; then for each tile of up to {@link Scratch#TILE_ROWS} query rows that read it: gather the
- * rows,
- * compute their scores against the block's keys ({@link MatMul}), mask keys past each row's position
+ * <p>For each block: read its keys and values where they lie when the cache keeps fp32 blocks in the kernel's
+ * panels (the Java backend's caches do), else pack the part the range's rows read ({@link PackedMatrix}), unless
+ * they are fewer than a register tile; then for each tile of up to {@link Scratch#TILE_ROWS} query rows that read
+ * it: gather the rows, compute their scores against the block's keys ({@link MatMul}), mask keys past each row's
+ * position
  * in a causal block, exponentiate against the row maximum, multiply by the block's values ({@link MatMul}) and fold
  * the result into the rows' running softmax state. The work is {@code 4 * headDim} flops per query-key pair on
  * whole tiles of 16 keys.
@@ -38,7 +39,8 @@ final class BlockAttention {
     void run(AttendPlan plan, HostKvCache cache, int kvHead, int tokenFrom, int tokenTo, RowStates states) {
         int qHeads = plan.layout().qHeads();
         int dim = plan.layout().headDim();
-        scratch.ensure(dim, cache.paddedBlock(), cache.paddedDim());
+        scratch.ensure(dim, scoreStride(cache), cache.paddedDim());
+        boolean inPlace = cache.panel() == MatMul.PANEL && cache.spec().dtype() == DType.FP32;
         for (BlockTask task : plan.tasksByKvHead().get(kvHead)) {
             int[] rows = task.rows();
             int lo = task.rowsFrom(tokenFrom * qHeads);
@@ -46,16 +48,32 @@ final class BlockAttention {
             if (lo == hi) {
                 continue;
             }
-            // Rows too few for one register tile (a decode step's) read the block where it lies; others pack it.
-            boolean packed = hi - lo >= MatMul.TILE_ROWS || cache.spec().dtype() != DType.FP32;
-            if (packed) {
+            PackedMatrix keys = null;
+            PackedMatrix values = null;
+            if (inPlace) {
+                keys = view(cache, task.block(), cache.keysOffset(kvHead), dim, cache.paddedBlock());
+                values = view(cache, task.block(), cache.valuesOffset(kvHead), cache.paddedBlock(), cache.paddedDim());
+            } else if (hi - lo >= MatMul.TILE_ROWS || cache.spec().dtype() != DType.FP32) {
+                // Rows too few for one register tile (a decode step's) read a row-major fp32 block where it lies.
                 pack(cache, task.block(), kvHead, HostLayout.padColumns(keys(plan, cache, task, rows[hi - 1])));
+                keys = scratch.keys;
+                values = scratch.values;
             }
             for (int start = lo; start < hi; start += Scratch.TILE_ROWS) {
                 int count = Math.min(Scratch.TILE_ROWS, hi - start);
-                tile(plan, cache, task, kvHead, start, count, packed, states);
+                tile(plan, cache, task, kvHead, start, count, keys, values, states);
             }
         }
+    }
+
+    /** Row stride of the score tile: an odd number of 64-byte lines, as {@link HostLayout#padStride} says why. */
+    private static int scoreStride(HostKvCache cache) {
+        return HostLayout.padStride(cache.spec().blockSize());
+    }
+
+    /** A kv head's keys or values of block {@code b} of a cache in the kernel's panels, where they lie. */
+    private static PackedMatrix view(HostKvCache cache, int b, long offset, int rows, int cols) {
+        return PackedMatrix.over(cache.block(b).asSlice(offset, (long) rows * cols * Float.BYTES), rows, cols);
     }
 
     /** Keys of the task's block that query row {@code row} sees: all of them, or its causal prefix. */
@@ -66,37 +84,42 @@ final class BlockAttention {
                 : blockSize;
     }
 
+    /**
+     * One tile of rows against the block: with {@code keys} and {@code values} in panels, or {@code null} to read a
+     * row-major fp32 block where it lies.
+     */
     private void tile(AttendPlan plan, HostKvCache cache, BlockTask task, int kvHead, int start, int count,
-                      boolean packed, RowStates states) {
+                      PackedMatrix keys, PackedMatrix values, RowStates states) {
         int dim = plan.layout().headDim();
         int[] rows = task.rows();
-        // Whole register tiles only: the kernel's single-row fallback runs several times slower per row than the
-        // few zero rows that pad the last tile.
-        int padded = (count + MatMul.TILE_ROWS - 1) / MatMul.TILE_ROWS * MatMul.TILE_ROWS;
+        // Whole register tiles, except for fewer rows than one (a decode step's): the kernel's last rows run one at
+        // a time, slower per row than the few zero rows that pad them to a tile.
+        int padded = count < MatMul.TILE_ROWS ? count
+                : (count + MatMul.TILE_ROWS - 1) / MatMul.TILE_ROWS * MatMul.TILE_ROWS;
         float[] queries = scratch.queries;
         gather(plan.queries(), rows, start, count, dim, queries);
         Arrays.fill(queries, count * dim, padded * dim, 0f);
 
-        int keys = keys(plan, cache, task, rows[start + count - 1]);
-        int cols = HostLayout.padColumns(keys);
-        int lds = cache.paddedBlock();
+        int seen = keys(plan, cache, task, rows[start + count - 1]);
+        int cols = HostLayout.padColumns(seen);
+        int lds = scoreStride(cache);
         float[] scores = scratch.scores;
         MemorySegment block = cache.block(task.block());
-        if (packed) {
-            MatMul.multiply(queries, dim, padded, dim, scratch.keys, cols, scores, lds);
+        if (keys != null) {
+            MatMul.multiply(queries, dim, padded, dim, keys, cols, scores, lds);
         } else {
             MatMul.multiplyFew(queries, dim, count, dim, block, cache.keysOffset(kvHead), cache.paddedBlock(), cols,
                     scores, lds);
         }
 
         for (int i = 0; i < count; i++) {
-            int limit = task.causal() ? keys(plan, cache, task, rows[start + i]) : keys;
+            int limit = task.causal() ? keys(plan, cache, task, rows[start + i]) : seen;
             softmaxRow(scores, i * lds, limit, cols, plan.scale(), i);
         }
         int ldo = HostLayout.padColumns(dim);
         float[] outputs = scratch.outputs;
-        if (packed) {
-            MatMul.multiply(scores, lds, padded, cols, scratch.values, ldo, outputs, ldo);
+        if (values != null) {
+            MatMul.multiply(scores, lds, padded, cols, values, ldo, outputs, ldo);
         } else {
             MatMul.multiplyFew(scores, lds, count, cols, block, cache.valuesOffset(kvHead), cache.paddedDim(), ldo,
                     outputs, ldo);

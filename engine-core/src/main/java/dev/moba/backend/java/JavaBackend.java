@@ -10,6 +10,7 @@ import dev.moba.spi.Backend;
 import dev.moba.spi.BackendOptions;
 import dev.moba.spi.KvCache;
 import dev.moba.spi.KvSpec;
+import dev.moba.tensor.DType;
 import java.lang.foreign.Arena;
 import java.util.List;
 import java.util.concurrent.ConcurrentLinkedDeque;
@@ -39,7 +40,9 @@ public final class JavaBackend implements Backend {
 
     @Override
     public KvCache openCache(KvSpec spec) {
-        return new HostKvCache(spec);
+        // fp32 blocks are kept in the kernel's panels and read where they lie; bf16 and fp16 ones are widened into
+        // panels per use, so they stay row-major.
+        return new HostKvCache(spec, spec.dtype() == DType.FP32 ? MatMul.PANEL : 0);
     }
 
     @Override

@@ -150,7 +150,12 @@ final class MatMul {
                 }
             }
             for (int r = wideRows; r < rows; r++) {
-                for (v = 0; v < vectors; v++) {
+                v = 0;
+                if (vectors == 4) {
+                    tile1x4(a, r * lda + k0, inner, b, p, c, r * ldc + col, accumulate);
+                    v = 4;
+                }
+                for (; v < vectors; v++) {
                     tile1x1(a, r * lda + k0, inner, b, p + v * VECTOR_BYTES, c, r * ldc + col + v * LANES, accumulate);
                 }
             }
@@ -330,6 +335,28 @@ final class MatMul {
         c30.intoArray(c, o + 3 * ldc);
         c40.intoArray(c, o + 4 * ldc);
         c50.intoArray(c, o + 5 * ldc);
+    }
+
+    /** One row against a whole 4-vector panel: four independent chains of FMAs (a decode step's rows). */
+    private static void tile1x4(float[] a, int a0, int inner, MemorySegment b, long p, float[] c, int o,
+                                boolean accumulate) {
+        FloatVector zero = FloatVector.zero(SPECIES);
+        FloatVector c00 = accumulate ? FloatVector.fromArray(SPECIES, c, o) : zero;
+        FloatVector c01 = accumulate ? FloatVector.fromArray(SPECIES, c, o + 1 * LANES) : zero;
+        FloatVector c02 = accumulate ? FloatVector.fromArray(SPECIES, c, o + 2 * LANES) : zero;
+        FloatVector c03 = accumulate ? FloatVector.fromArray(SPECIES, c, o + 3 * LANES) : zero;
+        for (int k = 0; k < inner; k++) {
+            long row = p + k * PANEL_BYTES;
+            FloatVector x = FloatVector.broadcast(SPECIES, a[a0 + k]);
+            c00 = FloatVector.fromMemorySegment(SPECIES, b, row, ORDER).fma(x, c00);
+            c01 = FloatVector.fromMemorySegment(SPECIES, b, row + VECTOR_BYTES, ORDER).fma(x, c01);
+            c02 = FloatVector.fromMemorySegment(SPECIES, b, row + 2 * VECTOR_BYTES, ORDER).fma(x, c02);
+            c03 = FloatVector.fromMemorySegment(SPECIES, b, row + 3 * VECTOR_BYTES, ORDER).fma(x, c03);
+        }
+        c00.intoArray(c, o);
+        c01.intoArray(c, o + 1 * LANES);
+        c02.intoArray(c, o + 2 * LANES);
+        c03.intoArray(c, o + 3 * LANES);
     }
 
     private static void tile1x1(float[] a, int a0, int inner, MemorySegment b, long p, float[] c, int o,

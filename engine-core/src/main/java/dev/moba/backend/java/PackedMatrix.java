@@ -23,10 +23,37 @@ final class PackedMatrix implements AutoCloseable {
 
     private static final ByteOrder ORDER = ByteOrder.nativeOrder();
 
-    private Arena arena = Arena.ofShared();
+    /** The memory this matrix owns; {@code null} for a view of someone else's. */
+    private Arena arena;
     private MemorySegment data = MemorySegment.NULL;
     private int rows;
     private int cols;
+
+    /** An empty matrix that {@link #pack} fills, in memory of its own. */
+    PackedMatrix() {
+        this.arena = Arena.ofShared();
+    }
+
+    private PackedMatrix(MemorySegment data, int rows, int cols) {
+        this.data = data;
+        this.rows = rows;
+        this.cols = cols;
+    }
+
+    /**
+     * A matrix that already lies in panel order at {@code data} (an fp32 block of a {@link dev.moba.kv.HostKvCache}
+     * cut into panels of {@link MatMul#PANEL}), 64-byte aligned; costs nothing, and {@link #close()} leaves the memory
+     * alone.
+     *
+     * @param cols a multiple of {@link MatMul#PANEL}
+     */
+    static PackedMatrix over(MemorySegment data, int rows, int cols) {
+        if (cols % PANEL != 0 || data.byteSize() < (long) rows * cols * Float.BYTES) {
+            throw new IllegalArgumentException("a segment of " + data.byteSize() + " bytes does not hold " + rows
+                    + " x " + cols + " floats in panels of " + PANEL);
+        }
+        return new PackedMatrix(data, rows, cols);
+    }
 
     /** The packed elements; row {@code k} of panel {@code p} starts at float {@code p * rows() * PANEL + k * PANEL}. */
     MemorySegment data() {
@@ -49,6 +76,9 @@ final class PackedMatrix implements AutoCloseable {
      * @return this
      */
     PackedMatrix pack(MemorySegment source, long base, int ld, int rows, int cols, DType dtype) {
+        if (arena == null) {
+            throw new IllegalStateException("a view of a cache block is not packed into");
+        }
         if (cols % MatMul.LANES != 0 || cols > ld) {
             throw new IllegalArgumentException("cols " + cols + " must be a multiple of " + MatMul.LANES
                     + " and at most the row stride " + ld);
@@ -96,6 +126,8 @@ final class PackedMatrix implements AutoCloseable {
 
     @Override
     public void close() {
-        arena.close();
+        if (arena != null) {
+            arena.close();
+        }
     }
 }

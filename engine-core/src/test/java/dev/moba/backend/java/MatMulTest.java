@@ -26,6 +26,7 @@ class MatMulTest {
             "7, 33, 16, fp32",     // a partial row tile and one vector of columns
             "13, 200, 48, fp32",   // three vectors: a partial panel on 512-bit machines
             "6, 300, 80, bf16",    // a full panel plus one vector, widened from bf16
+            "4, 300, 144, fp32",   // a decode step's rows: whole panels a row at a time, several inner slices
             "1, 5, 32, fp16"})
     void packedProductsEqualTheDefinition(int rows, int inner, int cols, String type) {
         DType dtype = DType.parse(type);
