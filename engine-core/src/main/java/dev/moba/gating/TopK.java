@@ -1,20 +1,29 @@
 package dev.moba.gating;
 
 import java.util.Arrays;
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.VectorMask;
+import jdk.incubator.vector.VectorOperators;
+import jdk.incubator.vector.VectorSpecies;
 
 /**
  * Partial selection of the best-scoring blocks of one query row. Equal scores keep the lower block index, so the
  * choice is deterministic. Costs {@code O(candidates * picks)} in the worst case, and close to
- * {@code O(candidates)} when {@code picks} is small, as it is in MoBA.
+ * {@code O(candidates)} when {@code picks} is small, as it is in MoBA: a few picks take vector passes.
  */
 public final class TopK {
+
+    private static final VectorSpecies<Float> SPECIES = FloatVector.SPECIES_PREFERRED;
+    /** Picks up to which {@link #selectFew} runs. */
+    private static final int FEW = 4;
 
     private TopK() {}
 
     /**
      * Writes into {@code out[offset .. offset + picks)} the indices of the {@code picks} largest of
      * {@code scores[from .. from + candidates)} (as indices {@code 0 .. candidates-1}), ascending, then {@code -1}
-     * for slots beyond {@code candidates}. {@code work} must hold at least {@code picks} floats.
+     * for slots beyond {@code candidates}. {@code work} must hold at least {@code picks} floats. The window of
+     * {@code scores} may be written while this runs and holds its values again when it returns.
      */
     public static void select(float[] scores, int from, int candidates, int picks, int[] out, int offset,
                               float[] work) {
@@ -22,6 +31,9 @@ public final class TopK {
             for (int i = 0; i < picks; i++) {
                 out[offset + i] = i < candidates ? i : -1;
             }
+            return;
+        }
+        if (picks <= FEW && selectFew(scores, from, candidates, picks, out, offset, work)) {
             return;
         }
         // Keep the best picks in descending score order; a strict comparison keeps earlier blocks on ties.
@@ -41,5 +53,73 @@ public final class TopK {
             out[offset + pos] = i;
         }
         Arrays.sort(out, offset, offset + picks);
+    }
+
+    /**
+     * {@link #select} for a few picks: one vector pass for the maximum and one for its first index, per pick, each
+     * pick masked to -infinity until the end (then restored). Several times faster than the scalar scan, whose
+     * insertions mispredict, at MoBA's usual two or three picks. Returns false, with nothing changed, when the
+     * scores left hold no number above -infinity (overflowed or NaN scores), which the scalar scan handles.
+     */
+    private static boolean selectFew(float[] scores, int from, int candidates, int picks, int[] out, int offset,
+                                     float[] work) {
+        int picked = 0;
+        boolean found = true;
+        while (picked < picks) {
+            float max = max(scores, from, candidates);
+            if (!(max > Float.NEGATIVE_INFINITY)) {
+                found = false;
+                break;
+            }
+            int best = firstIndexOf(scores, from, candidates, max);
+            work[picked] = max;
+            out[offset + picked] = best;
+            scores[from + best] = Float.NEGATIVE_INFINITY;
+            picked++;
+        }
+        for (int p = 0; p < picked; p++) {
+            scores[from + out[offset + p]] = work[p];
+        }
+        if (!found) {
+            return false;
+        }
+        for (int i = offset + 1; i < offset + picks; i++) {
+            int block = out[i];
+            int j = i;
+            for (; j > offset && out[j - 1] > block; j--) {
+                out[j] = out[j - 1];
+            }
+            out[j] = block;
+        }
+        return true;
+    }
+
+    /** The largest of the window, ignoring NaN; compare and blend, cheaper than Java's {@code max} rules. */
+    private static float max(float[] scores, int from, int candidates) {
+        FloatVector best = FloatVector.broadcast(SPECIES, Float.NEGATIVE_INFINITY);
+        int i = 0;
+        for (; i + SPECIES.length() <= candidates; i += SPECIES.length()) {
+            FloatVector v = FloatVector.fromArray(SPECIES, scores, from + i);
+            best = best.blend(v, best.lt(v));
+        }
+        if (i < candidates) {
+            VectorMask<Float> inWindow = SPECIES.indexInRange(i, candidates);
+            FloatVector v = FloatVector.fromArray(SPECIES, scores, from + i, inWindow);
+            best = best.blend(v, best.lt(v).and(inWindow));
+        }
+        return best.reduceLanes(VectorOperators.MAX);
+    }
+
+    /** The lowest index of the window holding {@code value}, which it holds. */
+    private static int firstIndexOf(float[] scores, int from, int candidates, float value) {
+        int i = 0;
+        for (; i + SPECIES.length() <= candidates; i += SPECIES.length()) {
+            int lane = FloatVector.fromArray(SPECIES, scores, from + i).eq(value).firstTrue();
+            if (lane < SPECIES.length()) {
+                return i + lane;
+            }
+        }
+        VectorMask<Float> inWindow = SPECIES.indexInRange(i, candidates);
+        return i + FloatVector.fromArray(SPECIES, scores, from + i, inWindow).eq(value).and(inWindow).firstTrue();
     }
 }

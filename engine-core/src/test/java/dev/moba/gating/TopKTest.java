@@ -69,4 +69,36 @@ class TopKTest {
                     .containsExactly(padded);
         }
     }
+
+    @Test
+    void fewPicksOverLongWindowsAgreeWithSortingAndLeaveTheScoresAsTheyWere() {
+        Random random = new Random(7);
+        for (int trial = 0; trial < 300; trial++) {
+            int candidates = 1 + random.nextInt(200);
+            int picks = 1 + random.nextInt(4);
+            int from = random.nextInt(20);
+            float[] scores = new float[from + candidates + 20];
+            Arrays.fill(scores, 1e9f);  // outside the window: larger than any score inside
+            for (int i = 0; i < candidates; i++) {
+                scores[from + i] = trial % 2 == 0 ? random.nextInt(5) : (float) random.nextGaussian();
+            }
+            float[] before = scores.clone();
+            int[] expected = IntStream.range(0, candidates).boxed()
+                    .sorted(Comparator.<Integer>comparingDouble(i -> -scores[from + i]).thenComparing(i -> i))
+                    .limit(picks).mapToInt(Integer::intValue).sorted().toArray();
+            int[] padded = Arrays.copyOf(expected, picks);
+            Arrays.fill(padded, expected.length, picks, -1);
+            int[] out = new int[picks];
+            TopK.select(scores, from, candidates, picks, out, 0, new float[picks]);
+            assertThat(out).as("trial %d", trial).containsExactly(padded);
+            assertThat(scores).containsExactly(before);
+        }
+    }
+
+    @Test
+    void minusInfiniteScoresArePickedByIndexWhenNothingBetterIsLeft() {
+        float ninf = Float.NEGATIVE_INFINITY;
+        assertThat(select(new float[] {ninf, ninf, 3}, 2)).containsExactly(0, 2);
+        assertThat(select(new float[] {ninf, 1, ninf, ninf}, 3)).containsExactly(0, 1, 2);
+    }
 }
