@@ -27,9 +27,11 @@ import org.openjdk.jmh.annotations.Warmup;
 
 /**
  * One-shot prefill of one sequence through {@link MobaAttention} on the pure-Java backend: append, gating,
- * planning and block attention, as a model's prefill would run it. {@code mode=full} runs dense causal attention
- * on the same kernels. Each operation is a whole prefill, so the mode is single-shot. The work of one prefill is
- * printed at set-up ({@link AttentionWork}), for effective throughput.
+ * planning and block attention, as a model's prefill would run it: each operation opens a fresh sequence of a layer
+ * that lives for the whole trial, as a model's layer does (its scratch memory is then reused from one prefill to the
+ * next). {@code mode=full} runs dense causal attention on the same kernels. Each operation is a whole prefill, so the
+ * mode is single-shot. The work of one prefill is printed at set-up ({@link AttentionWork}), for effective
+ * throughput.
  */
 @State(Scope.Benchmark)
 @BenchmarkMode(Mode.SingleShotTime)
@@ -71,6 +73,7 @@ public class PrefillBenchmark {
     private JavaBackend backend;
     private BenchData data;
     private Tensor out;
+    private MobaAttention layer;
 
     @Setup(Level.Trial)
     public void setUp() {
@@ -78,6 +81,8 @@ public class PrefillBenchmark {
         backend = new JavaBackend(new BackendOptions(threads));
         data = BenchData.normal(arena, 42, tokens, qHeads, kvHeads, headDim);
         out = Tensor.allocate(arena, DType.FP32, tokens, qHeads, headDim);
+        var config = new MobaConfig(blockSize, topK, Float.NaN, DType.parse(dtype), AttentionMode.parse(mode));
+        layer = new MobaAttention(config, new HeadLayout(qHeads, kvHeads, headDim), backend);
         int history = mode.equals("full") ? Integer.MAX_VALUE : topK - 1;
         System.out.printf("%nwork per prefill: %.3f GFLOP (4 * headDim per attended query-key pair);"
                 + " effective GFLOP/s = that / (ms/op) * 1000%n",
@@ -86,15 +91,14 @@ public class PrefillBenchmark {
 
     @TearDown(Level.Trial)
     public void tearDown() {
+        layer.close();
         backend.close();
         arena.close();
     }
 
     @Benchmark
     public float prefill() {
-        var config = new MobaConfig(blockSize, topK, Float.NaN, DType.parse(dtype), AttentionMode.parse(mode));
-        try (var layer = new MobaAttention(config, new HeadLayout(qHeads, kvHeads, headDim), backend)) {
-            Sequence sequence = layer.openSequence();
+        try (Sequence sequence = layer.openSequence()) {
             layer.forward(sequence, data.q(), data.k(), data.v(), out);
             return out.get(tokens - 1, qHeads - 1, headDim - 1);
         }
