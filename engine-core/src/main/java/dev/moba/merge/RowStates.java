@@ -78,6 +78,50 @@ public final class RowStates {
     }
 
     /**
+     * {@link #add(int, float, float, float[], int)} for the row's last tile: also normalises the row and stores its
+     * log-sum-exp, in the same pass over its output, so that {@link #finish} has nothing left to do for it (the
+     * output equals that of {@code add} then {@code finish}, bit for bit). No fold may follow for this row.
+     */
+    public void addLast(int row, float tileMax, float tileSum, float[] values, int offset) {
+        float oldMax = max[row];
+        boolean first = oldMax == Float.NEGATIVE_INFINITY;
+        float keep = 1f;
+        float take = 1f;
+        float newMax = oldMax;
+        if (first) {
+            keep = 0f;
+            newMax = tileMax;
+        } else if (tileMax > oldMax) {
+            keep = (float) Math.exp(oldMax - tileMax);
+            newMax = tileMax;
+        } else {
+            take = (float) Math.exp(tileMax - oldMax);
+        }
+        float total = sum[row] * keep + tileSum * take;
+        float inv = 1f / total;
+        long base = (long) row * dim * Float.BYTES;
+        int d = 0;
+        for (int bound = SPECIES.loopBound(dim); d < bound; d += SPECIES.length()) {
+            long at = base + (long) d * Float.BYTES;
+            FloatVector v = FloatVector.fromArray(SPECIES, values, offset + d).mul(take);
+            if (!first) {
+                v = FloatVector.fromMemorySegment(SPECIES, output, at, ORDER).mul(keep).add(v);
+            }
+            v.mul(inv).intoMemorySegment(output, at, ORDER);
+        }
+        for (; d < dim; d++) {
+            long at = base + (long) d * Float.BYTES;
+            float v = values[offset + d] * take;
+            output.set(F32, at, (first ? v : output.get(F32, at) * keep + v) * inv);
+        }
+        float lse = newMax + (float) Math.log(total);
+        // A finished row: sum 1 and max its lse, which finish leaves as they are.
+        max[row] = lse;
+        sum[row] = 1f;
+        partials.setLse(row, lse);
+    }
+
+    /**
      * {@link #add(int, float, float, float[], int)} with the tile's output at byte {@code offset} of native memory.
      */
     public void add(int row, float tileMax, float tileSum, MemorySegment values, long offset) {
@@ -134,6 +178,10 @@ public final class RowStates {
             if (sum[row] == 0f) {
                 output.asSlice((long) row * dim * Float.BYTES, (long) dim * Float.BYTES).fill((byte) 0);
                 partials.setLse(row, Float.NEGATIVE_INFINITY);
+                continue;
+            }
+            if (sum[row] == 1f) {  // normalised already (addLast), or dividing by 1 would change nothing
+                partials.setLse(row, max[row]);
                 continue;
             }
             float inv = 1f / sum[row];

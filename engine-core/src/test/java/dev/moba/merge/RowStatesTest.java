@@ -83,4 +83,40 @@ class RowStatesTest {
             }
         }
     }
+
+    @Test
+    void aLastFoldNormalisesAsFinishDoesBitForBit() {
+        try (Arena arena = Arena.ofConfined()) {
+            Partials folded = Partials.unwritten(arena, ROWS, DIM);
+            Partials finished = Partials.unwritten(arena, ROWS, DIM);
+            RowStates byAdd = new RowStates(folded);
+            RowStates byLast = new RowStates(finished);
+            float[] maxima = {0.5f, 2.0f, -1.0f};
+            for (int tile = 0; tile < maxima.length; tile++) {
+                float[] values = new RandomTensors(20 + tile).normal(ROWS * DIM);
+                for (int row = 0; row < ROWS; row++) {
+                    // Row 0 has a single (last) tile; the others fold two first, with larger and smaller maxima.
+                    if (row == 0 && tile < 2) continue;
+                    float tileMax = maxima[tile] * (row % 2 == 0 ? 1 : -1) + row;
+                    byAdd.add(row, tileMax, 1.25f + tile, values, row * DIM);
+                    if (tile == 2) {
+                        byLast.addLast(row, tileMax, 1.25f + tile, values, row * DIM);
+                    } else {
+                        byLast.add(row, tileMax, 1.25f + tile, values, row * DIM);
+                    }
+                }
+            }
+            byAdd.finish(0, 0, ROWS, 1, 1);
+            for (int row = 0; row < ROWS; row++) {
+                assertThat(finished.lse(row)).as("lse of row %d before finish", row).isEqualTo(folded.lse(row));
+            }
+            byLast.finish(0, 0, ROWS, 1, 1);
+            for (int row = 0; row < ROWS; row++) {
+                assertThat(finished.lse(row)).isEqualTo(folded.lse(row));
+                for (int d = 0; d < DIM; d++) {
+                    assertThat(finished.output(row, d)).as("row %d, d %d", row, d).isEqualTo(folded.output(row, d));
+                }
+            }
+        }
+    }
 }

@@ -10,6 +10,7 @@ import dev.moba.tensor.Tensor;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.util.Arrays;
+import java.util.List;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.VectorOperators;
 
@@ -41,7 +42,9 @@ final class BlockAttention {
         int dim = plan.layout().headDim();
         scratch.ensure(dim, scoreStride(cache), cache.paddedDim());
         boolean inPlace = cache.panel() == MatMul.PANEL && cache.spec().dtype() == DType.FP32;
-        for (BlockTask task : plan.tasksByKvHead().get(kvHead)) {
+        List<BlockTask> tasks = plan.tasksByKvHead().get(kvHead);
+        boolean causalLast = causalTasksLast(tasks);
+        for (BlockTask task : tasks) {
             int[] rows = task.rows();
             int lo = task.rowsFrom(tokenFrom * qHeads);
             int hi = task.rowsFrom(tokenTo * qHeads);
@@ -61,9 +64,25 @@ final class BlockAttention {
             }
             for (int start = lo; start < hi; start += Scratch.TILE_ROWS) {
                 int count = Math.min(Scratch.TILE_ROWS, hi - start);
-                tile(plan, cache, task, kvHead, start, count, keys, values, states);
+                tile(plan, cache, task, kvHead, start, count, keys, values, causalLast && task.causal(), states);
             }
         }
+    }
+
+    /**
+     * Whether no history task follows a causal one, as the planner lists them: each row then ends with its causal
+     * task, whose fold can normalise the row at once ({@link RowStates#addLast}), where a separate pass over every
+     * row's output would follow.
+     */
+    private static boolean causalTasksLast(List<BlockTask> tasks) {
+        boolean causalSeen = false;
+        for (BlockTask task : tasks) {
+            if (causalSeen && !task.causal()) {
+                return false;
+            }
+            causalSeen |= task.causal();
+        }
+        return true;
     }
 
     /** Row stride of the score tile: an odd number of 64-byte lines, as {@link HostLayout#padStride} says why. */
@@ -86,10 +105,10 @@ final class BlockAttention {
 
     /**
      * One tile of rows against the block: with {@code keys} and {@code values} in panels, or {@code null} to read a
-     * row-major fp32 block where it lies.
+     * row-major fp32 block where it lies; {@code last} when this is each of the rows' last fold.
      */
     private void tile(AttendPlan plan, HostKvCache cache, BlockTask task, int kvHead, int start, int count,
-                      PackedMatrix keys, PackedMatrix values, RowStates states) {
+                      PackedMatrix keys, PackedMatrix values, boolean last, RowStates states) {
         int dim = plan.layout().headDim();
         int[] rows = task.rows();
         // Whole register tiles, except for fewer rows than one (a decode step's): the kernel's last rows run one at
@@ -125,7 +144,11 @@ final class BlockAttention {
                     outputs, ldo);
         }
         for (int i = 0; i < count; i++) {
-            states.add(rows[start + i], scratch.rowMax[i], scratch.rowSum[i], outputs, i * ldo);
+            if (last) {
+                states.addLast(rows[start + i], scratch.rowMax[i], scratch.rowSum[i], outputs, i * ldo);
+            } else {
+                states.add(rows[start + i], scratch.rowMax[i], scratch.rowSum[i], outputs, i * ldo);
+            }
         }
     }
 
