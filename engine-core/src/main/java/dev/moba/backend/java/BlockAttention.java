@@ -21,10 +21,9 @@ import jdk.incubator.vector.VectorOperators;
  * panels (the Java backend's caches do), else pack the part the range's rows read ({@link PackedMatrix}), unless
  * they are fewer than a register tile; then for each tile of up to {@link Scratch#TILE_ROWS} query rows that read
  * it: gather the rows, compute their scores against the block's keys ({@link MatMul}), mask keys past each row's
- * position
- * in a causal block, exponentiate against the row maximum, multiply by the block's values ({@link MatMul}) and fold
- * the result into the rows' running softmax state. The work is {@code 4 * headDim} flops per query-key pair on
- * whole tiles of 16 keys.
+ * position in a causal block, exponentiate against the row maximum, multiply by the block's values ({@link MatMul})
+ * and fold the result into the rows' running softmax state. The work is {@code 4 * headDim} flops per query-key pair
+ * on whole tiles of 16 keys.
  */
 final class BlockAttention {
 
@@ -111,8 +110,8 @@ final class BlockAttention {
                       PackedMatrix keys, PackedMatrix values, boolean last, RowStates states) {
         int dim = plan.layout().headDim();
         int[] rows = task.rows();
-        // Whole register tiles, except for fewer rows than one (a decode step's): the kernel's last rows run one at
-        // a time, slower per row than the few zero rows that pad them to a tile.
+        // Whole register tiles: the kernel runs rows past the last whole tile one at a time, slower than the few
+        // zero rows that pad them to a tile. Fewer rows than one tile (a decode step's) run as they are.
         int padded = count < MatMul.TILE_ROWS ? count
                 : (count + MatMul.TILE_ROWS - 1) / MatMul.TILE_ROWS * MatMul.TILE_ROWS;
         float[] queries = scratch.queries;
