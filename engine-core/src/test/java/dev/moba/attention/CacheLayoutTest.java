@@ -12,10 +12,10 @@ import dev.moba.spi.Backend;
 import dev.moba.spi.KvCache;
 import dev.moba.spi.KvSpec;
 import dev.moba.tensor.DType;
+import dev.moba.testing.Errors;
 import dev.moba.testing.Qkv;
 import dev.moba.testing.RandomTensors;
 import dev.moba.testing.ReferenceMoba;
-import dev.moba.testing.Errors;
 import dev.moba.testing.TestBackends;
 import java.lang.foreign.Arena;
 import java.util.List;
@@ -24,8 +24,8 @@ import org.junit.jupiter.params.provider.CsvSource;
 
 /**
  * The Java backend keeps fp32 blocks in its kernel's panels and reads them where they lie; given row-major blocks
- * (as the oneDNN backend keeps them) it packs them per use. Both give the same outputs, bit for bit, in prefill
- * and in decode, for block sizes and head dims that are and are not multiples of a panel.
+ * (as the oneDNN backend keeps them) it packs them per use. Both give the same outputs ({@link Engine#SAME}), in
+ * prefill and in decode, for block sizes and head dims that are and are not multiples of a panel.
  */
 class CacheLayoutTest {
 
@@ -64,7 +64,8 @@ class CacheLayoutTest {
                      AttentionMode.MOBA)) {
             for (int[] chunks : new int[][] {{data.tokens()}, {3 * block + 1, 1}, {1}}) {
                 float[] expected = Engine.chunked(rowMajor, data, chunks);
-                assertThat(Engine.chunked(panels, data, chunks)).containsExactly(expected);
+                assertThat(Errors.maxAbs(Engine.chunked(panels, data, chunks), expected))
+                        .isLessThanOrEqualTo(Engine.SAME);
             }
             float[] reference = ReferenceMoba.withDefaultScale(4, 2, dim, block, 3).run(data.q(), data.k(), data.v());
             assertThat(Errors.maxAbs(Engine.oneShot(panels, data), reference)).isLessThanOrEqualTo(1e-5);

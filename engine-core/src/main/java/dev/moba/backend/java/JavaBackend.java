@@ -3,6 +3,7 @@ package dev.moba.backend.java;
 import dev.moba.gating.GateRequest;
 import dev.moba.gating.Selection;
 import dev.moba.kv.HostKvCache;
+import dev.moba.kv.HostLayout;
 import dev.moba.merge.Partials;
 import dev.moba.plan.AttendPlan;
 import dev.moba.backend.WorkUnits;
@@ -41,8 +42,10 @@ public final class JavaBackend implements Backend {
     @Override
     public KvCache openCache(KvSpec spec) {
         // fp32 blocks are kept in the kernel's panels and read where they lie; bf16 and fp16 ones are widened into
-        // panels per use, so they stay row-major.
-        return new HostKvCache(spec, spec.dtype() == DType.FP32 ? MatMul.PANEL : 0);
+        // panels per use, so they stay row-major, as fp32 ones do where a panel is narrower than a padded host row
+        // (128-bit vectors).
+        boolean panels = spec.dtype() == DType.FP32 && MatMul.PANEL % HostLayout.COLUMN_MULTIPLE == 0;
+        return new HostKvCache(spec, panels ? MatMul.PANEL : 0);
     }
 
     @Override

@@ -77,7 +77,7 @@ class MatMulTest {
                     .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("does not fit");
             assertThatThrownBy(() -> MatMul.multiply(new float[64 * 64], 64, 6, 9, packed, 32, c, 64))
                     .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("does not fit");
-            assertThatThrownBy(() -> packed.pack(b, 0, 64, 8, 12, DType.FP32))
+            assertThatThrownBy(() -> packed.pack(b, 0, 64, 8, MatMul.LANES / 2 * 3, DType.FP32))
                     .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("multiple of");
         }
     }
