@@ -19,6 +19,14 @@ public final class HostLayout {
     }
 
     /**
+     * Whether {@code n} columns cut into panels of {@code panel} waste little: at most an eighth more than {@code n}
+     * once padded to whole panels (a block of 512 keys in panels of 64: none; a head dim of 80: 60% more).
+     */
+    public static boolean fillsPanels(int n, int panel) {
+        return (long) (n + panel - 1) / panel * panel <= n + n / 8;
+    }
+
+    /**
      * A row stride for rows of {@code n} elements: {@link #padColumns} of it, plus one more multiple when that spans
      * an even number of 64-byte lines of fp32. With a stride of a power of two bytes, the same columns of
      * successive rows fall into a handful of cache sets, and a kernel's panel of a few hundred rows no longer stays

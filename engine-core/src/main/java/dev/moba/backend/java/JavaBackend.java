@@ -41,11 +41,7 @@ public final class JavaBackend implements Backend {
 
     @Override
     public KvCache openCache(KvSpec spec) {
-        // fp32 blocks are kept in the kernel's panels and read where they lie; bf16 and fp16 ones are widened into
-        // panels per use, so they stay row-major, as fp32 ones do where a panel is narrower than a padded host row
-        // (128-bit vectors).
-        boolean panels = spec.dtype() == DType.FP32 && MatMul.PANEL % HostLayout.COLUMN_MULTIPLE == 0;
-        return new HostKvCache(spec, panels ? MatMul.PANEL : 0);
+        return new HostKvCache(spec, inPanels(spec) ? MatMul.PANEL : 0);
     }
 
     @Override
@@ -66,6 +62,18 @@ public final class JavaBackend implements Backend {
         allScratches.forEach(Scratch::close);
         allScratches.clear();
         scratches.clear();
+    }
+
+    /**
+     * Whether blocks of {@code spec} are kept in the kernel's panels and read where they lie: fp32 ones, where a
+     * panel is whole padded host rows (not with 128-bit vectors: panels of 8 floats) and the block size and head dim
+     * fill whole panels with little padding. Others stay row-major and are packed into panels per use (bf16 and
+     * fp16 are widened then).
+     */
+    private static boolean inPanels(KvSpec spec) {
+        return spec.dtype() == DType.FP32 && MatMul.PANEL % HostLayout.COLUMN_MULTIPLE == 0
+                && HostLayout.fillsPanels(spec.blockSize(), MatMul.PANEL)
+                && HostLayout.fillsPanels(spec.headDim(), MatMul.PANEL);
     }
 
     private void withScratch(Consumer<Scratch> work) {
