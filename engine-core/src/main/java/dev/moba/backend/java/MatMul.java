@@ -83,40 +83,14 @@ final class MatMul {
                             float[] c, int ldc) {
         long rowBytes = (long) ldb * Float.BYTES;
         int col = 0;
-        // Four vectors of a row at a time: four independent chains of FMAs, where one would wait on its latency.
         for (; col + 4 * LANES <= cols; col += 4 * LANES) {
-            long p = offset + (long) col * Float.BYTES;
             for (int r = 0; r < rows; r++) {
-                int a0 = r * lda;
-                FloatVector s0 = FloatVector.zero(SPECIES);
-                FloatVector s1 = s0;
-                FloatVector s2 = s0;
-                FloatVector s3 = s0;
-                for (int k = 0; k < inner; k++) {
-                    long row = p + k * rowBytes;
-                    FloatVector x = FloatVector.broadcast(SPECIES, a[a0 + k]);
-                    s0 = FloatVector.fromMemorySegment(SPECIES, b, row, ORDER).fma(x, s0);
-                    s1 = FloatVector.fromMemorySegment(SPECIES, b, row + VECTOR_BYTES, ORDER).fma(x, s1);
-                    s2 = FloatVector.fromMemorySegment(SPECIES, b, row + 2 * VECTOR_BYTES, ORDER).fma(x, s2);
-                    s3 = FloatVector.fromMemorySegment(SPECIES, b, row + 3 * VECTOR_BYTES, ORDER).fma(x, s3);
-                }
-                int o = r * ldc + col;
-                s0.intoArray(c, o);
-                s1.intoArray(c, o + LANES);
-                s2.intoArray(c, o + 2 * LANES);
-                s3.intoArray(c, o + 3 * LANES);
+                tile1x4(a, r * lda, inner, b, offset + (long) col * Float.BYTES, rowBytes, c, r * ldc + col, false);
             }
         }
         for (; col < cols; col += LANES) {
-            long p = offset + (long) col * Float.BYTES;
             for (int r = 0; r < rows; r++) {
-                int a0 = r * lda;
-                FloatVector sum = FloatVector.zero(SPECIES);
-                for (int k = 0; k < inner; k++) {
-                    sum = FloatVector.fromMemorySegment(SPECIES, b, p + k * rowBytes, ORDER)
-                            .fma(FloatVector.broadcast(SPECIES, a[a0 + k]), sum);
-                }
-                sum.intoArray(c, r * ldc + col);
+                tile1x1(a, r * lda, inner, b, offset + (long) col * Float.BYTES, rowBytes, c, r * ldc + col, false);
             }
         }
     }
@@ -152,11 +126,12 @@ final class MatMul {
             for (int r = wideRows; r < rows; r++) {
                 v = 0;
                 if (vectors == 4) {
-                    tile1x4(a, r * lda + k0, inner, b, p, c, r * ldc + col, accumulate);
+                    tile1x4(a, r * lda + k0, inner, b, p, PANEL_BYTES, c, r * ldc + col, accumulate);
                     v = 4;
                 }
                 for (; v < vectors; v++) {
-                    tile1x1(a, r * lda + k0, inner, b, p + v * VECTOR_BYTES, c, r * ldc + col + v * LANES, accumulate);
+                    tile1x1(a, r * lda + k0, inner, b, p + v * VECTOR_BYTES, PANEL_BYTES, c, r * ldc + col + v * LANES,
+                            accumulate);
                 }
             }
         }
@@ -337,8 +312,11 @@ final class MatMul {
         c50.intoArray(c, o + 5 * ldc);
     }
 
-    /** One row against a whole 4-vector panel: four independent chains of FMAs (a decode step's rows). */
-    private static void tile1x4(float[] a, int a0, int inner, MemorySegment b, long p, float[] c, int o,
+    /**
+     * One row against four vectors of {@code B}, rows {@code rowBytes} apart (a panel's, or a matrix read where it
+     * lies): four independent chains of FMAs, where one would wait on its latency (a decode step's rows).
+     */
+    private static void tile1x4(float[] a, int a0, int inner, MemorySegment b, long p, long rowBytes, float[] c, int o,
                                 boolean accumulate) {
         FloatVector zero = FloatVector.zero(SPECIES);
         FloatVector c00 = accumulate ? FloatVector.fromArray(SPECIES, c, o) : zero;
@@ -346,7 +324,7 @@ final class MatMul {
         FloatVector c02 = accumulate ? FloatVector.fromArray(SPECIES, c, o + 2 * LANES) : zero;
         FloatVector c03 = accumulate ? FloatVector.fromArray(SPECIES, c, o + 3 * LANES) : zero;
         for (int k = 0; k < inner; k++) {
-            long row = p + k * PANEL_BYTES;
+            long row = p + k * rowBytes;
             FloatVector x = FloatVector.broadcast(SPECIES, a[a0 + k]);
             c00 = FloatVector.fromMemorySegment(SPECIES, b, row, ORDER).fma(x, c00);
             c01 = FloatVector.fromMemorySegment(SPECIES, b, row + VECTOR_BYTES, ORDER).fma(x, c01);
@@ -359,12 +337,13 @@ final class MatMul {
         c03.intoArray(c, o + 3 * LANES);
     }
 
-    private static void tile1x1(float[] a, int a0, int inner, MemorySegment b, long p, float[] c, int o,
+    /** One row against one vector of {@code B}, rows {@code rowBytes} apart. */
+    private static void tile1x1(float[] a, int a0, int inner, MemorySegment b, long p, long rowBytes, float[] c, int o,
                                 boolean accumulate) {
         FloatVector zero = FloatVector.zero(SPECIES);
         FloatVector c00 = accumulate ? FloatVector.fromArray(SPECIES, c, o) : zero;
         for (int k = 0; k < inner; k++) {
-            long row = p + k * PANEL_BYTES;
+            long row = p + k * rowBytes;
             FloatVector b0 = FloatVector.fromMemorySegment(SPECIES, b, row, ORDER);
             FloatVector x = FloatVector.broadcast(SPECIES, a[a0 + k]);
             c00 = b0.fma(x, c00);
