@@ -165,8 +165,7 @@ final class BlockAttention {
         FloatVector shift = FloatVector.broadcast(MatMul.SPECIES, -max);
         FloatVector sumVector = FloatVector.zero(MatMul.SPECIES);
         for (int c = 0; c < cols; c += MatMul.LANES) {
-            FloatVector p = FloatVector.fromArray(MatMul.SPECIES, scores, offset + c)
-                    .fma(factor, shift).lanewise(VectorOperators.EXP);
+            FloatVector p = VectorExp.exp(FloatVector.fromArray(MatMul.SPECIES, scores, offset + c).fma(factor, shift));
             p.intoArray(scores, offset + c);
             sumVector = sumVector.add(p);
         }
