@@ -33,7 +33,8 @@ public final class TopK {
             }
             return;
         }
-        if (picks <= FEW && selectFew(scores, from, candidates, picks, out, offset, work)) {
+        if (picks <= 2 ? selectTwo(scores, from, candidates, picks, out, offset)
+                : picks <= FEW && selectFew(scores, from, candidates, picks, out, offset, work)) {
             return;
         }
         // Keep the best picks in descending score order; a strict comparison keeps earlier blocks on ties.
@@ -56,9 +57,62 @@ public final class TopK {
     }
 
     /**
-     * {@link #select} for a few picks: one vector pass for the maximum and one for its first index, per pick, each
-     * pick masked to -infinity until the end (then restored). Several times faster than the scalar scan, whose
-     * insertions mispredict, at MoBA's usual two or three picks. Returns false, with nothing changed, when the
+     * {@link #select} for one or two picks (top-k 3, MoBA's usual, picks two) in one vector pass: each lane keeps
+     * its best two candidates (value descending, index ascending), then the picks are taken from the lanes' heads:
+     * half the time of {@link #selectFew}, which passes over the window twice per pick. Candidate indices ride along as
+     * floats, exact below 2^24. Returns false, with nothing changed, when fewer than {@code picks} scores are above
+     * -infinity (overflowed or NaN scores), which the scalar scan handles.
+     */
+    private static boolean selectTwo(float[] scores, int from, int candidates, int picks, int[] out, int offset) {
+        FloatVector first = FloatVector.broadcast(SPECIES, Float.NEGATIVE_INFINITY);
+        FloatVector second = first;
+        FloatVector firstAt = FloatVector.zero(SPECIES);
+        FloatVector secondAt = firstAt;
+        FloatVector lanes = FloatVector.zero(SPECIES).addIndex(1);
+        for (int i = 0; i < candidates; i += SPECIES.length()) {
+            FloatVector v = i + SPECIES.length() <= candidates ? FloatVector.fromArray(SPECIES, scores, from + i)
+                    : tail(scores, from + i, candidates - i);
+            FloatVector at = lanes.add(i);
+            // Strictly greater: a later candidate never displaces an equal earlier one, nor -infinity anything.
+            VectorMask<Float> overFirst = first.lt(v);
+            VectorMask<Float> overSecond = second.lt(v);
+            second = second.blend(v, overSecond).blend(first, overFirst);
+            secondAt = secondAt.blend(at, overSecond).blend(firstAt, overFirst);
+            first = first.blend(v, overFirst);
+            firstAt = firstAt.blend(at, overFirst);
+        }
+        float best = first.reduceLanes(VectorOperators.MAX);
+        if (!(best > Float.NEGATIVE_INFINITY)) {
+            return false;
+        }
+        float bestAt = firstAt.reduceLanes(VectorOperators.MIN, first.eq(best));
+        if (picks == 1) {
+            out[offset] = (int) bestAt;
+            return true;
+        }
+        VectorMask<Float> winner = firstAt.eq(bestAt);
+        FloatVector heads = first.blend(second, winner);
+        FloatVector headsAt = firstAt.blend(secondAt, winner);
+        float next = heads.reduceLanes(VectorOperators.MAX);
+        if (!(next > Float.NEGATIVE_INFINITY)) {
+            return false;
+        }
+        float nextAt = headsAt.reduceLanes(VectorOperators.MIN, heads.eq(next));
+        out[offset] = (int) Math.min(bestAt, nextAt);
+        out[offset + 1] = (int) Math.max(bestAt, nextAt);
+        return true;
+    }
+
+    /** The first {@code length} (fewer than a vector) scores from {@code from}, -infinity in the other lanes. */
+    private static FloatVector tail(float[] scores, int from, int length) {
+        VectorMask<Float> inWindow = SPECIES.indexInRange(0, length);
+        return FloatVector.fromArray(SPECIES, scores, from, inWindow).blend(Float.NEGATIVE_INFINITY, inWindow.not());
+    }
+
+    /**
+     * {@link #select} for three or four picks: one vector pass for the maximum and one for its first index, per
+     * pick, each pick masked to -infinity until the end (then restored). Several times faster than the scalar scan,
+     * whose insertions mispredict. Returns false, with nothing changed, when the
      * scores left hold no number above -infinity (overflowed or NaN scores), which the scalar scan handles.
      */
     private static boolean selectFew(float[] scores, int from, int candidates, int picks, int[] out, int offset,
