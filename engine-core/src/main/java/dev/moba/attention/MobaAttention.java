@@ -101,7 +101,10 @@ public final class MobaAttention implements AutoCloseable {
     /**
      * {@link #forward(Sequence, Tensor, Tensor, Tensor, Arena)} into {@code out}, the caller's fp32
      * {@code [n, qHeads, headDim]} tensor, which a model reuses from call to call: nothing is allocated for the
-     * output (a fresh tensor costs zeroing its memory, 16 MiB per 4K-token chunk of 8 heads of 128).
+     * output (a fresh tensor costs zeroing its memory, 16 MiB per 4K-token chunk of 8 heads of 128). Where every
+     * thread may write {@code out} (its memory is global, automatic or shared) and it holds no query, backends that
+     * compute on the host fold their results straight into it, with no copy; after a failure from the backend it
+     * may then hold part of them.
      *
      * @throws IllegalArgumentException also for an output of another type or shape, read-only, or confined to
      *                                  another thread; nothing has changed then
@@ -178,20 +181,25 @@ public final class MobaAttention implements AutoCloseable {
             }
         }
         List<Selection> selections = select(chunks, queries, firstPositions);
+        List<Tensor> outs = new ArrayList<>(chunks.size());
         List<AttendPlan> plans = new ArrayList<>(chunks.size());
         for (int i = 0; i < chunks.size(); i++) {
             Sequence sequence = chunks.get(i).sequence();
             var tasks = Planner.plan(selections.get(i), firstPositions.get(i), queries.get(i).tokens(),
                     config.blockSize(), layout);
+            Tensor out = outputs.apply(i);
+            outs.add(out);
             plans.add(new AttendPlan(sequence.cache(), queries.get(i), firstPositions.get(i), scale, layout,
-                    tasks));
+                    tasks, writableByBackend(out, chunks, queries) ? out : null));
         }
         List<Partials> partials = backend.attend(plans, scratch);
         List<ChunkResult> results = new ArrayList<>(chunks.size());
         for (int i = 0; i < chunks.size(); i++) {
             Partials p = partials.get(i);
-            Tensor out = outputs.apply(i);
-            MemorySegment.copy(p.output(), 0, out.segment(), 0, out.segment().byteSize());
+            Tensor out = outs.get(i);
+            if (!p.output().equals(out.segment())) {
+                MemorySegment.copy(p.output(), 0, out.segment(), 0, out.segment().byteSize());
+            }
             // Partials belong to this call's scratch, which the next call reuses: the caller gets copies.
             float[] lse = new float[p.rows()];
             for (int r = 0; r < lse.length; r++) {
@@ -200,6 +208,23 @@ public final class MobaAttention implements AutoCloseable {
             results.add(new ChunkResult(out, lse, selections.get(i)));
         }
         return List.copyOf(results);
+    }
+
+    /**
+     * Whether the backend may fold results straight into {@code out}: its worker threads can write it, and no query
+     * it reads meanwhile lies there.
+     */
+    private static boolean writableByBackend(Tensor out, List<Chunk> chunks, List<Tensor> queries) {
+        if (!out.isShared() || out.segment().isReadOnly()) {
+            return false;
+        }
+        for (int i = 0; i < chunks.size(); i++) {
+            if (out.segment().asOverlappingSlice(chunks.get(i).q().segment()).isPresent()
+                    || out.segment().asOverlappingSlice(queries.get(i).segment()).isPresent()) {
+                return false;
+            }
+        }
+        return true;
     }
 
     /** Closes every open sequence and frees the scratch memory. The backend belongs to the caller and stays open. */

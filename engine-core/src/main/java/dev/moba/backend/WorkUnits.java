@@ -92,10 +92,11 @@ public final class WorkUnits implements AutoCloseable {
     }
 
     /**
-     * The partials of {@code plans}, in {@code arena}: each plan's rows cut into units as {@link #split} cuts them,
-     * every unit run through {@link #runAll} by {@code attend}, which folds its rows' blocks into the plan's
-     * {@link RowStates}, then normalised. A plan whose cache is not a {@link HostKvCache} is refused before any
-     * unit runs, naming {@code backend}.
+     * The partials of {@code plans}, over each plan's {@link AttendPlan#output() output} where it names one, else
+     * in {@code arena}: each plan's rows cut into units as {@link #split} cuts them, every unit run through
+     * {@link #runAll} by {@code attend}, which folds its rows' blocks into the plan's {@link RowStates}, then
+     * normalised. A plan whose cache is not a {@link HostKvCache} is refused before any unit runs, naming
+     * {@code backend}.
      */
     public List<Partials> attend(List<AttendPlan> plans, Arena arena, String backend, AttendUnit attend) {
         List<Partials> results = new ArrayList<>(plans.size());
@@ -105,7 +106,10 @@ public final class WorkUnits implements AutoCloseable {
                 throw new IllegalArgumentException("the " + backend + " backend cannot read a cache of type "
                         + plan.cache().getClass().getName());
             }
-            Partials partials = Partials.unwritten(arena, plan.rows(), plan.layout().headDim());
+            int dim = plan.layout().headDim();
+            Partials partials = plan.output() != null
+                    ? Partials.unwritten(plan.output().segment(), plan.rows(), dim)
+                    : Partials.unwritten(arena, plan.rows(), dim);
             RowStates states = new RowStates(partials);
             split(plan.queries().tokens(), plan.layout().kvHeads(), (kvHead, from, to) -> units.add(() -> {
                 attend.run(plan, cache, kvHead, from, to, states);

@@ -36,6 +36,16 @@ public final class Partials {
     }
 
     /**
+     * {@link #unwritten(Arena, int, int)} over {@code output}, memory of {@code rows * dim} fp32 values that the
+     * caller owns: results are folded where the caller reads them.
+     */
+    public static Partials unwritten(MemorySegment output, int rows, int dim) {
+        float[] lse = new float[rows];
+        Arrays.fill(lse, Float.NEGATIVE_INFINITY);
+        return new Partials(output, lse, dim);
+    }
+
+    /**
      * Rows whose output the caller writes before it reads it ({@link RowStates} does): from a {@link SlabArena} the
      * memory is not zeroed first; lse {@code -infinity}.
      */

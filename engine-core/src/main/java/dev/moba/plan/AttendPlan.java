@@ -15,10 +15,20 @@ import java.util.List;
  * @param layout         head geometry
  * @param tasksByKvHead  for each kv head, its block tasks; the rows of all tasks of one kv head are that head's
  *                       group of query heads only, so kv heads can run in parallel
+ * @param output         where the caller wants the normalised outputs, fp32 {@code [n, qHeads, headDim]}, writable
+ *                       from any thread and apart from the queries; a backend may fold its results straight into
+ *                       it and return partials over it, which spares the caller a copy of every output. Or
+ *                       {@code null}
  */
 public record AttendPlan(
         KvCache cache, Tensor queries, int firstPosition, float scale, HeadLayout layout,
-        List<List<BlockTask>> tasksByKvHead) {
+        List<List<BlockTask>> tasksByKvHead, Tensor output) {
+
+    /** A plan whose results go to memory the backend chooses. */
+    public AttendPlan(KvCache cache, Tensor queries, int firstPosition, float scale, HeadLayout layout,
+                      List<List<BlockTask>> tasksByKvHead) {
+        this(cache, queries, firstPosition, scale, layout, tasksByKvHead, null);
+    }
 
     /** Query rows: {@code tokens * qHeads}. */
     public int rows() {

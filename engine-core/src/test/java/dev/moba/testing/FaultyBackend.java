@@ -47,7 +47,7 @@ public final class FaultyBackend implements Backend {
     public List<Partials> attend(List<AttendPlan> plans, Arena arena) {
         throwIfSet(attendFailure);
         return delegate.attend(plans.stream().map(p -> new AttendPlan(((Cache) p.cache()).cache, p.queries(),
-                p.firstPosition(), p.scale(), p.layout(), p.tasksByKvHead())).toList(), arena);
+                p.firstPosition(), p.scale(), p.layout(), p.tasksByKvHead(), p.output())).toList(), arena);
     }
 
     @Override
