@@ -200,7 +200,7 @@ public final class MobaAttention implements AutoCloseable {
             if (!p.output().equals(out.segment())) {
                 MemorySegment.copy(p.output(), 0, out.segment(), 0, out.segment().byteSize());
             }
-            // Partials belong to this call's scratch, which the next call reuses: the caller gets copies.
+            // Partials may live in memory the next call reuses: the caller gets copies of the log-sum-exps.
             float[] lse = new float[p.rows()];
             for (int r = 0; r < lse.length; r++) {
                 lse[r] = p.lse(r);

@@ -50,11 +50,9 @@ public final class Partials {
      * memory is not zeroed first; lse {@code -infinity}.
      */
     public static Partials unwritten(Arena arena, int rows, int dim) {
-        float[] lse = new float[rows];
-        Arrays.fill(lse, Float.NEGATIVE_INFINITY);
         long bytes = (long) rows * dim * Float.BYTES;
-        return new Partials(arena instanceof SlabArena slab ? slab.allocateUnzeroed(bytes, 64)
-                : arena.allocate(bytes, 64), lse, dim);
+        return unwritten(arena instanceof SlabArena slab ? slab.allocateUnzeroed(bytes, 64)
+                : arena.allocate(bytes, 64), rows, dim);
     }
 
     public MemorySegment output() {
