@@ -190,7 +190,7 @@ public final class MobaAttention implements AutoCloseable {
             Tensor out = outputs.apply(i);
             outs.add(out);
             plans.add(new AttendPlan(sequence.cache(), queries.get(i), firstPositions.get(i), scale, layout,
-                    tasks, writableByBackend(out, chunks, queries) ? out : null));
+                    tasks, writableByBackend(out, chunks.get(i).q(), queries.get(i)) ? out : null));
         }
         List<Partials> partials = backend.attend(plans, scratch);
         List<ChunkResult> results = new ArrayList<>(chunks.size());
@@ -211,20 +211,15 @@ public final class MobaAttention implements AutoCloseable {
     }
 
     /**
-     * Whether the backend may fold results straight into {@code out}: its worker threads can write it, and no query
-     * it reads meanwhile lies there.
+     * Whether the backend may fold results straight into {@code out}: its worker threads can write it, and the
+     * chunk's queries, which it reads meanwhile, do not lie there ({@code q} as given, {@code stored} as rounded). Only
+     * the chunk's own queries need a look: a caller's tensor comes with a single chunk, and a batch's outputs are
+     * fresh.
      */
-    private static boolean writableByBackend(Tensor out, List<Chunk> chunks, List<Tensor> queries) {
-        if (!out.isShared() || out.segment().isReadOnly()) {
-            return false;
-        }
-        for (int i = 0; i < chunks.size(); i++) {
-            if (out.segment().asOverlappingSlice(chunks.get(i).q().segment()).isPresent()
-                    || out.segment().asOverlappingSlice(queries.get(i).segment()).isPresent()) {
-                return false;
-            }
-        }
-        return true;
+    private static boolean writableByBackend(Tensor out, Tensor q, Tensor stored) {
+        return out.isShared() && !out.segment().isReadOnly()
+                && out.segment().asOverlappingSlice(q.segment()).isEmpty()
+                && out.segment().asOverlappingSlice(stored.segment()).isEmpty();
     }
 
     /** Closes every open sequence and frees the scratch memory. The backend belongs to the caller and stays open. */
