@@ -13,7 +13,7 @@ import jdk.incubator.vector.VectorOperators;
  * that interval, and adds {@code n} to its exponent bits. Within one ulp of {@code e^x} for {@code x} in
  * {@code [-86.5, 0.5]}, the range of a softmax's shifted scores; below {@code -86.5}, -infinity included, the result
  * is 0 where {@code e^x} would be a subnormal or less (it weighs nothing next to the row's maximum, whose weight is
- * 1, and subnormal operands slow the products that follow). NaN stays NaN. About 16 vector operations.
+ * 1, and subnormal operands slow the products that follow). NaN stays NaN. About 15 vector operations.
  */
 final class VectorExp {
 
@@ -38,7 +38,7 @@ final class VectorExp {
     static FloatVector exp(FloatVector x) {
         FloatVector rounded = x.fma(broadcast(LOG2E), broadcast(ROUNDER));
         FloatVector n = rounded.sub(broadcast(ROUNDER));
-        FloatVector f = n.fma(broadcast(-LN2_HIGH), x).sub(n.mul(broadcast(LN2_LOW)));
+        FloatVector f = n.fma(broadcast(-LN2_LOW), n.fma(broadcast(-LN2_HIGH), x));
         FloatVector p = broadcast(C6).fma(f, broadcast(C5)).fma(f, broadcast(C4)).fma(f, broadcast(C3))
                 .fma(f, broadcast(C2)).fma(f, broadcast(1f)).fma(f, broadcast(1f));
         // The low bits of rounded hold n; shifted into the exponent field they scale p by 2^n.
