@@ -10,10 +10,10 @@ import jdk.incubator.vector.VectorOperators;
  *
  * <p>Splits {@code x = n ln 2 + f} with {@code n} an integer and {@code |f| <= ln 2 / 2} (ln 2 in two parts, so that
  * {@code x - n ln 2} loses no bits), takes {@code e^f} from a degree-6 polynomial fitted to relative error 2e-9 on
- * that interval, and adds {@code n} to its exponent bits. Within one ulp of {@code e^x} for {@code x} in
+ * that interval, and adds {@code n} to its exponent bits. Within 1.5 ulp of {@code e^x} for {@code x} in
  * {@code [-86.5, 0.5]}, the range of a softmax's shifted scores; below {@code -86.5}, -infinity included, the result
  * is 0 where {@code e^x} would be a subnormal or less (it weighs nothing next to the row's maximum, whose weight is
- * 1, and subnormal operands slow the products that follow). NaN stays NaN. About 15 vector operations.
+ * 1, and subnormal operands slow the products that follow). NaN stays NaN. About 16 vector operations.
  */
 final class VectorExp {
 
@@ -39,8 +39,13 @@ final class VectorExp {
         FloatVector rounded = x.fma(broadcast(LOG2E), broadcast(ROUNDER));
         FloatVector n = rounded.sub(broadcast(ROUNDER));
         FloatVector f = n.fma(broadcast(-LN2_LOW), n.fma(broadcast(-LN2_HIGH), x));
-        FloatVector p = broadcast(C6).fma(f, broadcast(C5)).fma(f, broadcast(C4)).fma(f, broadcast(C3))
-                .fma(f, broadcast(C2)).fma(f, broadcast(1f)).fma(f, broadcast(1f));
+        // In powers of f^2 (Estrin's scheme): three dependent steps where Horner's rule takes six. The exponential
+        // is bound by that chain's latency more than by its operation count: the softmax ran 8% faster, for half an
+        // ulp more error (1 + f rounded on its own).
+        FloatVector f2 = f.mul(f);
+        FloatVector p = broadcast(C6).fma(f2, broadcast(C5).fma(f, broadcast(C4)))
+                .fma(f2, broadcast(C3).fma(f, broadcast(C2)))
+                .fma(f2, f.add(broadcast(1f)));
         // The low bits of rounded hold n; shifted into the exponent field they scale p by 2^n.
         IntVector scaled = p.reinterpretAsInts()
                 .add(rounded.reinterpretAsInts().lanewise(VectorOperators.LSHL, Float.PRECISION - 1));

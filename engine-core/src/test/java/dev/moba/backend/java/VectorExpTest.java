@@ -10,8 +10,12 @@ import org.junit.jupiter.api.Test;
 /** The softmax's exponential against {@link Math#exp} in double, over the range a softmax feeds it and past it. */
 class VectorExpTest {
 
+    /** The error bound the class promises, in units in the last place of the exact result. */
+    private static final float ULPS = 1.5f;
+
+
     @Test
-    void withinOneUlpOverTheSoftmaxRange() {
+    void withinOneAndAHalfUlpOverTheSoftmaxRange() {
         SplittableRandom random = new SplittableRandom(7);
         float[] x = new float[MatMul.LANES];
         double worst = 0;
@@ -30,7 +34,7 @@ class VectorExpTest {
                 worst = Math.max(worst, Math.abs(y[i] - exact) / Math.ulp((float) exact));
             }
         }
-        assertThat(worst).isLessThanOrEqualTo(1.0);
+        assertThat(worst).isLessThanOrEqualTo(ULPS);
     }
 
     @Test
@@ -41,7 +45,7 @@ class VectorExpTest {
         assertThat(y[1]).isEqualTo(1f);
         for (int i = 2; i < x.length; i++) {
             float exact = (float) Math.exp(x[i]);
-            assertThat(y[i]).as("e^%s", x[i]).isCloseTo(exact, Offset.offset(Math.ulp(exact)));
+            assertThat(y[i]).as("e^%s", x[i]).isCloseTo(exact, Offset.offset(ULPS * Math.ulp(exact)));
         }
     }
 
@@ -53,7 +57,8 @@ class VectorExpTest {
         }
         assertThat(y[6]).isNaN();
         float exact = (float) Math.exp(-86.4f);
-        assertThat(y[7]).isCloseTo(exact, Offset.offset(Math.ulp(exact))).isGreaterThanOrEqualTo(Float.MIN_NORMAL);
+        assertThat(y[7]).isCloseTo(exact, Offset.offset(ULPS * Math.ulp(exact)))
+                .isGreaterThanOrEqualTo(Float.MIN_NORMAL);
     }
 
     /** {@code e^x} of each value, a vector at a time whatever the vector length. */
