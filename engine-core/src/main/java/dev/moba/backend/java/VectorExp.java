@@ -13,7 +13,7 @@ import jdk.incubator.vector.VectorOperators;
  * that interval, and adds {@code n} to its exponent bits. Within 1.5 ulp of {@code e^x} for {@code x} in
  * {@code [-86.5, 0.5]}, the range of a softmax's shifted scores; below {@code -86.5}, -infinity included, the result
  * is 0 where {@code e^x} would be a subnormal or less (it weighs nothing next to the row's maximum, whose weight is
- * 1, and subnormal operands slow the products that follow). NaN stays NaN. About 16 vector operations.
+ * 1, and subnormal operands slow the products that follow). NaN stays NaN. About 15 vector operations.
  */
 final class VectorExp {
 
