@@ -162,9 +162,8 @@ public final class TopK {
             best = best.blend(v, best.lt(v));
         }
         if (i < candidates) {
-            VectorMask<Float> inWindow = SPECIES.indexInRange(i, candidates);
-            FloatVector v = FloatVector.fromArray(SPECIES, scores, from + i, inWindow);
-            best = best.blend(v, best.lt(v).and(inWindow));
+            FloatVector v = tail(scores, from + i, candidates - i);
+            best = best.blend(v, best.lt(v));
         }
         return best.reduceLanes(VectorOperators.MAX);
     }
