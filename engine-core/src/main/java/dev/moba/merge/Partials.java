@@ -30,9 +30,8 @@ public final class Partials {
 
     /** Rows with no keys yet: output zero, lse {@code -infinity}. */
     public static Partials empty(Arena arena, int rows, int dim) {
-        float[] lse = new float[rows];
-        Arrays.fill(lse, Float.NEGATIVE_INFINITY);
-        return new Partials(arena.allocate((long) rows * dim * Float.BYTES, 64), lse, dim);
+        // An arena's allocate zeroes the memory: unwritten rows over it read as zero.
+        return unwritten(arena.allocate((long) rows * dim * Float.BYTES, 64), rows, dim);
     }
 
     /**

@@ -13,7 +13,6 @@ class VectorExpTest {
     /** The error bound the class promises, in units in the last place of the exact result. */
     private static final float ULPS = 1.5f;
 
-
     @Test
     void withinOneAndAHalfUlpOverTheSoftmaxRange() {
         SplittableRandom random = new SplittableRandom(7);
