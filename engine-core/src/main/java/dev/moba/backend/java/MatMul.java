@@ -41,6 +41,8 @@ final class MatMul {
     private static final long PANEL_BYTES = (long) PANEL * Float.BYTES;
     private static final long VECTOR_BYTES = (long) LANES * Float.BYTES;
     private static final ByteOrder ORDER = ByteOrder.nativeOrder();
+    /** Start values of a tile that overwrites {@code C} (the widest is 4 vectors), row stride 0; never written. */
+    private static final float[] ZERO_ROW = new float[4 * LANES];
 
     private MatMul() {}
 
@@ -58,7 +60,7 @@ final class MatMul {
      * @param c     row-major, row stride {@code ldc}
      */
     static void multiply(float[] a, int lda, int rows, int inner, PackedMatrix b, int cols, float[] c, int ldc) {
-        if (cols % LANES != 0 || cols > b.cols() || inner > b.rows()) {
+        if (cols % LANES != 0 || cols > b.cols() || inner < 1 || inner > b.rows()) {
             throw new IllegalArgumentException("a product of " + inner + " x " + cols + " (cols a multiple of "
                     + LANES + ") does not fit a packed matrix of " + b.rows() + " x " + b.cols());
         }
@@ -85,87 +87,112 @@ final class MatMul {
         int col = 0;
         for (; col + 4 * LANES <= cols; col += 4 * LANES) {
             for (int r = 0; r < rows; r++) {
-                tile1x4(a, r * lda, inner, b, offset + (long) col * Float.BYTES, rowBytes, c, r * ldc + col, false);
+                tile1x4(a, r * lda, inner, b, offset + (long) col * Float.BYTES, rowBytes, c, r * ldc + col, ZERO_ROW,
+                        0);
             }
         }
         for (; col < cols; col += LANES) {
             for (int r = 0; r < rows; r++) {
-                tile1x1(a, r * lda, inner, b, offset + (long) col * Float.BYTES, rowBytes, c, r * ldc + col, false);
+                tile1x1(a, r * lda, inner, b, offset + (long) col * Float.BYTES, rowBytes, c, r * ldc + col, ZERO_ROW,
+                        0);
             }
         }
     }
 
-    /** {@code C} (+)= {@code A[:, k0 .. k0 + inner) * B[k0 .. k0 + inner)}. */
+    /**
+     * {@code C} (+)= {@code A[:, k0 .. k0 + inner) * B[k0 .. k0 + inner)}.
+     *
+     * <p>Tiles read their start values from an array rather than branch on {@code accumulate}: {@code C} itself when
+     * this slice adds to earlier ones, else {@link #ZERO_ROW} with row stride 0. The branch was seen one way until the
+     * first product of more than one slice, and the recompilation its first change of direction forced is where the
+     * JIT at times compiled the slow loop that {@link #rows} describes.
+     */
     private static void multiplySlice(float[] a, int lda, int k0, int rows, int inner, PackedMatrix packed, int cols,
                                       float[] c, int ldc, boolean accumulate) {
         MemorySegment b = packed.data();
         long panelBytes = (long) packed.rows() * PANEL_BYTES;
         int wideRows = rows - rows % TILE_ROWS;
+        float[] start = accumulate ? c : ZERO_ROW;
+        int lds = accumulate ? ldc : 0;
+        int own = accumulate ? -1 : 0; // masks a tile's offset in C to itself, or to 0 in the zero row
         for (int col = 0; col < cols; col += PANEL) {
             long p = col / PANEL * panelBytes + k0 * PANEL_BYTES;
             int vectors = Math.min(PANEL, cols - col) / LANES;
             int v = 0;
             if (vectors == 4) {
                 for (int r = 0; r < wideRows; r += TILE_ROWS) {
-                    tile6x4(a, r * lda + k0, lda, inner, b, p, c, r * ldc + col, ldc, accumulate);
+                    int o = r * ldc + col;
+                    tile6x4(a, r * lda + k0, lda, inner, b, p, c, o, ldc, start, o & own, lds);
                 }
                 v = 4;
             }
             for (; v + 2 <= vectors; v += 2) {
                 for (int r = 0; r < wideRows; r += TILE_ROWS) {
-                    tile6x2(a, r * lda + k0, lda, inner, b, p + v * VECTOR_BYTES, c, r * ldc + col + v * LANES, ldc,
-                            accumulate);
+                    int o = r * ldc + col + v * LANES;
+                    tile6x2(a, r * lda + k0, lda, inner, b, p + v * VECTOR_BYTES, c, o, ldc, start, o & own, lds);
                 }
             }
             for (; v < vectors; v++) {
                 for (int r = 0; r < wideRows; r += TILE_ROWS) {
-                    tile6x1(a, r * lda + k0, lda, inner, b, p + v * VECTOR_BYTES, c, r * ldc + col + v * LANES, ldc,
-                            accumulate);
+                    int o = r * ldc + col + v * LANES;
+                    tile6x1(a, r * lda + k0, lda, inner, b, p + v * VECTOR_BYTES, c, o, ldc, start, o & own, lds);
                 }
             }
             for (int r = wideRows; r < rows; r++) {
                 v = 0;
                 if (vectors == 4) {
-                    tile1x4(a, r * lda + k0, inner, b, p, PANEL_BYTES, c, r * ldc + col, accumulate);
+                    int o = r * ldc + col;
+                    tile1x4(a, r * lda + k0, inner, b, p, PANEL_BYTES, c, o, start, o & own);
                     v = 4;
                 }
                 for (; v < vectors; v++) {
-                    tile1x1(a, r * lda + k0, inner, b, p + v * VECTOR_BYTES, PANEL_BYTES, c, r * ldc + col + v * LANES,
-                            accumulate);
+                    int o = r * ldc + col + v * LANES;
+                    tile1x1(a, r * lda + k0, inner, b, p + v * VECTOR_BYTES, PANEL_BYTES, c, o, start, o & own);
                 }
             }
         }
     }
 
-    private static void tile6x4(float[] a, int a0, int lda, int inner, MemorySegment b, long p, float[] c,
-                                int o, int ldc, boolean accumulate) {
-        FloatVector zero = FloatVector.zero(SPECIES);
-        FloatVector c00 = accumulate ? FloatVector.fromArray(SPECIES, c, o) : zero;
-        FloatVector c01 = accumulate ? FloatVector.fromArray(SPECIES, c, o + 1 * LANES) : zero;
-        FloatVector c02 = accumulate ? FloatVector.fromArray(SPECIES, c, o + 2 * LANES) : zero;
-        FloatVector c03 = accumulate ? FloatVector.fromArray(SPECIES, c, o + 3 * LANES) : zero;
-        FloatVector c10 = accumulate ? FloatVector.fromArray(SPECIES, c, o + 1 * ldc) : zero;
-        FloatVector c11 = accumulate ? FloatVector.fromArray(SPECIES, c, o + 1 * ldc + 1 * LANES) : zero;
-        FloatVector c12 = accumulate ? FloatVector.fromArray(SPECIES, c, o + 1 * ldc + 2 * LANES) : zero;
-        FloatVector c13 = accumulate ? FloatVector.fromArray(SPECIES, c, o + 1 * ldc + 3 * LANES) : zero;
-        FloatVector c20 = accumulate ? FloatVector.fromArray(SPECIES, c, o + 2 * ldc) : zero;
-        FloatVector c21 = accumulate ? FloatVector.fromArray(SPECIES, c, o + 2 * ldc + 1 * LANES) : zero;
-        FloatVector c22 = accumulate ? FloatVector.fromArray(SPECIES, c, o + 2 * ldc + 2 * LANES) : zero;
-        FloatVector c23 = accumulate ? FloatVector.fromArray(SPECIES, c, o + 2 * ldc + 3 * LANES) : zero;
-        FloatVector c30 = accumulate ? FloatVector.fromArray(SPECIES, c, o + 3 * ldc) : zero;
-        FloatVector c31 = accumulate ? FloatVector.fromArray(SPECIES, c, o + 3 * ldc + 1 * LANES) : zero;
-        FloatVector c32 = accumulate ? FloatVector.fromArray(SPECIES, c, o + 3 * ldc + 2 * LANES) : zero;
-        FloatVector c33 = accumulate ? FloatVector.fromArray(SPECIES, c, o + 3 * ldc + 3 * LANES) : zero;
-        FloatVector c40 = accumulate ? FloatVector.fromArray(SPECIES, c, o + 4 * ldc) : zero;
-        FloatVector c41 = accumulate ? FloatVector.fromArray(SPECIES, c, o + 4 * ldc + 1 * LANES) : zero;
-        FloatVector c42 = accumulate ? FloatVector.fromArray(SPECIES, c, o + 4 * ldc + 2 * LANES) : zero;
-        FloatVector c43 = accumulate ? FloatVector.fromArray(SPECIES, c, o + 4 * ldc + 3 * LANES) : zero;
-        FloatVector c50 = accumulate ? FloatVector.fromArray(SPECIES, c, o + 5 * ldc) : zero;
-        FloatVector c51 = accumulate ? FloatVector.fromArray(SPECIES, c, o + 5 * ldc + 1 * LANES) : zero;
-        FloatVector c52 = accumulate ? FloatVector.fromArray(SPECIES, c, o + 5 * ldc + 2 * LANES) : zero;
-        FloatVector c53 = accumulate ? FloatVector.fromArray(SPECIES, c, o + 5 * ldc + 3 * LANES) : zero;
+    /**
+     * The part of {@code matrix} a tile reads: {@code inner} rows from byte {@code p}, {@code stride} bytes apart,
+     * {@code width} bytes each. Made inside the tile's compilation, the slice's class and bounds are known to the JIT,
+     * which checks them once before the loop. Reading the caller's segment in the loop, the JIT at times kept a
+     * class, liveness and bounds check at every load, depending on what it had profiled when it compiled the tile: on
+     * a 512-bit Xeon, 10 of 15 JVMs of one build did, and ran prefill 1.6 times slower; with this slice, none of 15.
+     */
+    private static MemorySegment rows(MemorySegment matrix, long p, int inner, long stride, long width) {
+        return matrix.asSlice(p, (inner - 1) * stride + width);
+    }
+
+    private static void tile6x4(float[] a, int a0, int lda, int inner, MemorySegment matrix, long p, float[] c,
+                                int o, int ldc, float[] start, int s0, int lds) {
+        MemorySegment b = rows(matrix, p, inner, PANEL_BYTES, 4 * VECTOR_BYTES);
+        FloatVector c00 = FloatVector.fromArray(SPECIES, start, s0);
+        FloatVector c01 = FloatVector.fromArray(SPECIES, start, s0 + 1 * LANES);
+        FloatVector c02 = FloatVector.fromArray(SPECIES, start, s0 + 2 * LANES);
+        FloatVector c03 = FloatVector.fromArray(SPECIES, start, s0 + 3 * LANES);
+        FloatVector c10 = FloatVector.fromArray(SPECIES, start, s0 + 1 * lds);
+        FloatVector c11 = FloatVector.fromArray(SPECIES, start, s0 + 1 * lds + 1 * LANES);
+        FloatVector c12 = FloatVector.fromArray(SPECIES, start, s0 + 1 * lds + 2 * LANES);
+        FloatVector c13 = FloatVector.fromArray(SPECIES, start, s0 + 1 * lds + 3 * LANES);
+        FloatVector c20 = FloatVector.fromArray(SPECIES, start, s0 + 2 * lds);
+        FloatVector c21 = FloatVector.fromArray(SPECIES, start, s0 + 2 * lds + 1 * LANES);
+        FloatVector c22 = FloatVector.fromArray(SPECIES, start, s0 + 2 * lds + 2 * LANES);
+        FloatVector c23 = FloatVector.fromArray(SPECIES, start, s0 + 2 * lds + 3 * LANES);
+        FloatVector c30 = FloatVector.fromArray(SPECIES, start, s0 + 3 * lds);
+        FloatVector c31 = FloatVector.fromArray(SPECIES, start, s0 + 3 * lds + 1 * LANES);
+        FloatVector c32 = FloatVector.fromArray(SPECIES, start, s0 + 3 * lds + 2 * LANES);
+        FloatVector c33 = FloatVector.fromArray(SPECIES, start, s0 + 3 * lds + 3 * LANES);
+        FloatVector c40 = FloatVector.fromArray(SPECIES, start, s0 + 4 * lds);
+        FloatVector c41 = FloatVector.fromArray(SPECIES, start, s0 + 4 * lds + 1 * LANES);
+        FloatVector c42 = FloatVector.fromArray(SPECIES, start, s0 + 4 * lds + 2 * LANES);
+        FloatVector c43 = FloatVector.fromArray(SPECIES, start, s0 + 4 * lds + 3 * LANES);
+        FloatVector c50 = FloatVector.fromArray(SPECIES, start, s0 + 5 * lds);
+        FloatVector c51 = FloatVector.fromArray(SPECIES, start, s0 + 5 * lds + 1 * LANES);
+        FloatVector c52 = FloatVector.fromArray(SPECIES, start, s0 + 5 * lds + 2 * LANES);
+        FloatVector c53 = FloatVector.fromArray(SPECIES, start, s0 + 5 * lds + 3 * LANES);
         for (int k = 0; k < inner; k++) {
-            long row = p + k * PANEL_BYTES;
+            long row = k * PANEL_BYTES;
             FloatVector b0 = FloatVector.fromMemorySegment(SPECIES, b, row, ORDER);
             FloatVector b1 = FloatVector.fromMemorySegment(SPECIES, b, row + VECTOR_BYTES, ORDER);
             FloatVector b2 = FloatVector.fromMemorySegment(SPECIES, b, row + 2 * VECTOR_BYTES, ORDER);
@@ -227,23 +254,23 @@ final class MatMul {
         c53.intoArray(c, o + 5 * ldc + 3 * LANES);
     }
 
-    private static void tile6x2(float[] a, int a0, int lda, int inner, MemorySegment b, long p, float[] c,
-                                int o, int ldc, boolean accumulate) {
-        FloatVector zero = FloatVector.zero(SPECIES);
-        FloatVector c00 = accumulate ? FloatVector.fromArray(SPECIES, c, o) : zero;
-        FloatVector c01 = accumulate ? FloatVector.fromArray(SPECIES, c, o + 1 * LANES) : zero;
-        FloatVector c10 = accumulate ? FloatVector.fromArray(SPECIES, c, o + 1 * ldc) : zero;
-        FloatVector c11 = accumulate ? FloatVector.fromArray(SPECIES, c, o + 1 * ldc + 1 * LANES) : zero;
-        FloatVector c20 = accumulate ? FloatVector.fromArray(SPECIES, c, o + 2 * ldc) : zero;
-        FloatVector c21 = accumulate ? FloatVector.fromArray(SPECIES, c, o + 2 * ldc + 1 * LANES) : zero;
-        FloatVector c30 = accumulate ? FloatVector.fromArray(SPECIES, c, o + 3 * ldc) : zero;
-        FloatVector c31 = accumulate ? FloatVector.fromArray(SPECIES, c, o + 3 * ldc + 1 * LANES) : zero;
-        FloatVector c40 = accumulate ? FloatVector.fromArray(SPECIES, c, o + 4 * ldc) : zero;
-        FloatVector c41 = accumulate ? FloatVector.fromArray(SPECIES, c, o + 4 * ldc + 1 * LANES) : zero;
-        FloatVector c50 = accumulate ? FloatVector.fromArray(SPECIES, c, o + 5 * ldc) : zero;
-        FloatVector c51 = accumulate ? FloatVector.fromArray(SPECIES, c, o + 5 * ldc + 1 * LANES) : zero;
+    private static void tile6x2(float[] a, int a0, int lda, int inner, MemorySegment matrix, long p, float[] c,
+                                int o, int ldc, float[] start, int s0, int lds) {
+        MemorySegment b = rows(matrix, p, inner, PANEL_BYTES, 2 * VECTOR_BYTES);
+        FloatVector c00 = FloatVector.fromArray(SPECIES, start, s0);
+        FloatVector c01 = FloatVector.fromArray(SPECIES, start, s0 + 1 * LANES);
+        FloatVector c10 = FloatVector.fromArray(SPECIES, start, s0 + 1 * lds);
+        FloatVector c11 = FloatVector.fromArray(SPECIES, start, s0 + 1 * lds + 1 * LANES);
+        FloatVector c20 = FloatVector.fromArray(SPECIES, start, s0 + 2 * lds);
+        FloatVector c21 = FloatVector.fromArray(SPECIES, start, s0 + 2 * lds + 1 * LANES);
+        FloatVector c30 = FloatVector.fromArray(SPECIES, start, s0 + 3 * lds);
+        FloatVector c31 = FloatVector.fromArray(SPECIES, start, s0 + 3 * lds + 1 * LANES);
+        FloatVector c40 = FloatVector.fromArray(SPECIES, start, s0 + 4 * lds);
+        FloatVector c41 = FloatVector.fromArray(SPECIES, start, s0 + 4 * lds + 1 * LANES);
+        FloatVector c50 = FloatVector.fromArray(SPECIES, start, s0 + 5 * lds);
+        FloatVector c51 = FloatVector.fromArray(SPECIES, start, s0 + 5 * lds + 1 * LANES);
         for (int k = 0; k < inner; k++) {
-            long row = p + k * PANEL_BYTES;
+            long row = k * PANEL_BYTES;
             FloatVector b0 = FloatVector.fromMemorySegment(SPECIES, b, row, ORDER);
             FloatVector b1 = FloatVector.fromMemorySegment(SPECIES, b, row + VECTOR_BYTES, ORDER);
             FloatVector x = FloatVector.broadcast(SPECIES, a[a0 + k]);
@@ -279,17 +306,17 @@ final class MatMul {
         c51.intoArray(c, o + 5 * ldc + 1 * LANES);
     }
 
-    private static void tile6x1(float[] a, int a0, int lda, int inner, MemorySegment b, long p, float[] c,
-                                int o, int ldc, boolean accumulate) {
-        FloatVector zero = FloatVector.zero(SPECIES);
-        FloatVector c00 = accumulate ? FloatVector.fromArray(SPECIES, c, o) : zero;
-        FloatVector c10 = accumulate ? FloatVector.fromArray(SPECIES, c, o + 1 * ldc) : zero;
-        FloatVector c20 = accumulate ? FloatVector.fromArray(SPECIES, c, o + 2 * ldc) : zero;
-        FloatVector c30 = accumulate ? FloatVector.fromArray(SPECIES, c, o + 3 * ldc) : zero;
-        FloatVector c40 = accumulate ? FloatVector.fromArray(SPECIES, c, o + 4 * ldc) : zero;
-        FloatVector c50 = accumulate ? FloatVector.fromArray(SPECIES, c, o + 5 * ldc) : zero;
+    private static void tile6x1(float[] a, int a0, int lda, int inner, MemorySegment matrix, long p, float[] c,
+                                int o, int ldc, float[] start, int s0, int lds) {
+        MemorySegment b = rows(matrix, p, inner, PANEL_BYTES, VECTOR_BYTES);
+        FloatVector c00 = FloatVector.fromArray(SPECIES, start, s0);
+        FloatVector c10 = FloatVector.fromArray(SPECIES, start, s0 + 1 * lds);
+        FloatVector c20 = FloatVector.fromArray(SPECIES, start, s0 + 2 * lds);
+        FloatVector c30 = FloatVector.fromArray(SPECIES, start, s0 + 3 * lds);
+        FloatVector c40 = FloatVector.fromArray(SPECIES, start, s0 + 4 * lds);
+        FloatVector c50 = FloatVector.fromArray(SPECIES, start, s0 + 5 * lds);
         for (int k = 0; k < inner; k++) {
-            long row = p + k * PANEL_BYTES;
+            long row = k * PANEL_BYTES;
             FloatVector b0 = FloatVector.fromMemorySegment(SPECIES, b, row, ORDER);
             FloatVector x = FloatVector.broadcast(SPECIES, a[a0 + k]);
             c00 = b0.fma(x, c00);
@@ -316,15 +343,15 @@ final class MatMul {
      * One row against four vectors of {@code B}, rows {@code rowBytes} apart (a panel's, or a matrix read where it
      * lies): four independent chains of FMAs, where one would wait on its latency (a decode step's rows).
      */
-    private static void tile1x4(float[] a, int a0, int inner, MemorySegment b, long p, long rowBytes, float[] c, int o,
-                                boolean accumulate) {
-        FloatVector zero = FloatVector.zero(SPECIES);
-        FloatVector c00 = accumulate ? FloatVector.fromArray(SPECIES, c, o) : zero;
-        FloatVector c01 = accumulate ? FloatVector.fromArray(SPECIES, c, o + 1 * LANES) : zero;
-        FloatVector c02 = accumulate ? FloatVector.fromArray(SPECIES, c, o + 2 * LANES) : zero;
-        FloatVector c03 = accumulate ? FloatVector.fromArray(SPECIES, c, o + 3 * LANES) : zero;
+    private static void tile1x4(float[] a, int a0, int inner, MemorySegment matrix, long p, long rowBytes, float[] c, int o,
+                                float[] start, int s0) {
+        MemorySegment b = rows(matrix, p, inner, rowBytes, 4 * VECTOR_BYTES);
+        FloatVector c00 = FloatVector.fromArray(SPECIES, start, s0);
+        FloatVector c01 = FloatVector.fromArray(SPECIES, start, s0 + 1 * LANES);
+        FloatVector c02 = FloatVector.fromArray(SPECIES, start, s0 + 2 * LANES);
+        FloatVector c03 = FloatVector.fromArray(SPECIES, start, s0 + 3 * LANES);
         for (int k = 0; k < inner; k++) {
-            long row = p + k * rowBytes;
+            long row = k * rowBytes;
             FloatVector x = FloatVector.broadcast(SPECIES, a[a0 + k]);
             c00 = FloatVector.fromMemorySegment(SPECIES, b, row, ORDER).fma(x, c00);
             c01 = FloatVector.fromMemorySegment(SPECIES, b, row + VECTOR_BYTES, ORDER).fma(x, c01);
@@ -338,12 +365,12 @@ final class MatMul {
     }
 
     /** One row against one vector of {@code B}, rows {@code rowBytes} apart. */
-    private static void tile1x1(float[] a, int a0, int inner, MemorySegment b, long p, long rowBytes, float[] c, int o,
-                                boolean accumulate) {
-        FloatVector zero = FloatVector.zero(SPECIES);
-        FloatVector c00 = accumulate ? FloatVector.fromArray(SPECIES, c, o) : zero;
+    private static void tile1x1(float[] a, int a0, int inner, MemorySegment matrix, long p, long rowBytes, float[] c, int o,
+                                float[] start, int s0) {
+        MemorySegment b = rows(matrix, p, inner, rowBytes, VECTOR_BYTES);
+        FloatVector c00 = FloatVector.fromArray(SPECIES, start, s0);
         for (int k = 0; k < inner; k++) {
-            long row = p + k * rowBytes;
+            long row = k * rowBytes;
             FloatVector b0 = FloatVector.fromMemorySegment(SPECIES, b, row, ORDER);
             FloatVector x = FloatVector.broadcast(SPECIES, a[a0 + k]);
             c00 = b0.fma(x, c00);
