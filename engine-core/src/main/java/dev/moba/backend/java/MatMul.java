@@ -60,13 +60,22 @@ final class MatMul {
      * @param c     row-major, row stride {@code ldc}
      */
     static void multiply(float[] a, int lda, int rows, int inner, PackedMatrix b, int cols, float[] c, int ldc) {
+        multiply(a, lda, rows, inner, b, cols, c, ldc, INNER_SLICE);
+    }
+
+    /**
+     * {@link #multiply} running {@code inner} in slices of {@code innerSlice} steps, each after the first adding to
+     * {@code C}: with it, tests reach that accumulation on hardware whose own slice is the whole of {@code inner}.
+     */
+    static void multiply(float[] a, int lda, int rows, int inner, PackedMatrix b, int cols, float[] c, int ldc,
+                         int innerSlice) {
         if (cols % LANES != 0 || cols > b.cols() || inner < 1 || inner > b.rows()) {
             throw new IllegalArgumentException("a product of " + inner + " x " + cols + " (cols a multiple of "
                     + LANES + ") does not fit a packed matrix of " + b.rows() + " x " + b.cols());
         }
         int k0 = 0;
         do {
-            int slice = Math.min(INNER_SLICE, inner - k0);
+            int slice = Math.min(innerSlice, inner - k0);
             multiplySlice(a, lda, k0, rows, slice, b, cols, c, ldc, k0 > 0);
             k0 += slice;
         } while (k0 < inner);

@@ -45,6 +45,9 @@ class MatMulTest {
 
             MatMul.multiply(a, lda, rows, inner, packed.pack(b, base, ldb, inner, cols, dtype), cols, c, ldc);
             assertEqualsDefinition(a, lda, rows, inner, b, base, ldb, cols, dtype, c, ldc);
+            Arrays.fill(c, Float.NaN);
+            MatMul.multiply(a, lda, rows, inner, packed, cols, c, ldc, 7); // slices that add up, on any hardware
+            assertEqualsDefinition(a, lda, rows, inner, b, base, ldb, cols, dtype, c, ldc);
             if (dtype == DType.FP32) {
                 Arrays.fill(c, Float.NaN);
                 MatMul.multiplyFew(a, lda, rows, inner, b, base * Float.BYTES, ldb, cols, c, ldc);
@@ -77,6 +80,8 @@ class MatMulTest {
                     .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("does not fit");
             assertThatThrownBy(() -> MatMul.multiply(new float[64 * 64], 64, 6, 9, packed, 32, c, 64))
                     .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("does not fit");
+            assertThatThrownBy(() -> MatMul.multiply(new float[64 * 64], 64, 6, 0, packed, 32, c, 64))
+                    .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("a product of 0 x 32");
             assertThatThrownBy(() -> packed.pack(b, 0, 64, 8, MatMul.LANES / 2 * 3, DType.FP32))
                     .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("multiple of");
         }
