@@ -5,7 +5,10 @@
 # which on the fork's standard error. Costs a few seconds per fork; needs the engine built and util-linux's taskset.
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
-JAVA=${JAVA_HOME:+$JAVA_HOME/bin/}java
+# The fork needs Java 25, as the engine does: $JAVA_HOME's, else one under /usr/lib/jvm, else the default java.
+JAVA=${JAVA_HOME:+$JAVA_HOME/bin/java}
+[[ -n $JAVA ]] || JAVA=$(ls /usr/lib/jvm/*25*/bin/java 2>/dev/null | head -1)
+JAVA=${JAVA:-java}
 probe() {
   taskset -c "$1" "$ROOT/bin/moba" bench --backend java --threads 1 --tokens 16384 --runs 2 --warmup 1 2>/dev/null \
     | sed -nE "s/^bench: .*moba_ms=([0-9.]+).*/\1 $1/p"
